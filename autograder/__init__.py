@@ -1,0 +1,1 @@
+"""The instructor's pipeline on top of nbgrader: release, grade, report."""

@@ -1,0 +1,110 @@
+"""Autograde one student's assignment with nbgrader's Python API and read the scores back."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder import course_root
+
+
+@dataclass(frozen=True)
+class CellScore:
+    """The points of one graded test cell."""
+
+    grade_id: str
+    score: float
+    max_score: float
+
+
+@dataclass
+class AssignmentGrade:
+    """One student's result on one assignment: graded, or not graded with the reason why."""
+
+    student: str
+    assignment: str
+    status: str  # "graded" or "not graded"
+    cells: dict[str, CellScore] = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def score(self) -> float:
+        return sum(c.score for c in self.cells.values())
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_score for c in self.cells.values())
+
+    def failed_cells(self) -> list[str]:
+        """Grade ids of the cells that lost points."""
+        return sorted(g for g, c in self.cells.items() if c.score < c.max_score)
+
+
+def submit(root: Path, assignment: str, student: str, notebooks: dict[str, str]) -> Path:
+    """Place a submission where nbgrader expects it: ``submitted/<student>/<assignment>/``."""
+    folder = root / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in notebooks.items():
+        (folder / name).write_text(text)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+    (folder / "timestamp.txt").write_text(stamp)
+    return folder
+
+
+def notebook_text(nb: nbformat.NotebookNode) -> str:
+    """Serialise a notebook as Jupyter would save it."""
+    return nbformat.writes(nb) + "\n"
+
+
+def unreadable_notebooks(folder: Path) -> list[str]:
+    """One line per notebook in ``folder`` that is not a valid notebook file."""
+    problems = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            nbformat.validate(nbformat.read(path, as_version=4))
+        except Exception as error:  # invalid JSON, wrong schema, unreadable bytes
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            problems.append(f"{path.name} is not a valid notebook: {type(error).__name__}: "
+                            f"{first_line}")
+    return problems
+
+
+def autograde(api, assignment: str, student: str) -> AssignmentGrade:
+    """Autograde ``submitted/<student>/<assignment>`` and return its per-cell scores."""
+    folder = Path(api.coursedir.root) / "submitted" / student / assignment
+    problems = unreadable_notebooks(folder)
+    if problems:
+        return AssignmentGrade(student, assignment, "not graded", message="; ".join(problems))
+    result = api.autograde(assignment, student, force=True, create=True)
+    if not result["success"]:
+        return AssignmentGrade(student, assignment, "not graded",
+                               message=_last_error_line(result.get("log", "")
+                                                        + result.get("error", "")))
+    return AssignmentGrade(student, assignment, "graded",
+                           cells=read_scores(api, assignment, student))
+
+
+def read_scores(api, assignment: str, student: str) -> dict[str, CellScore]:
+    """Per-cell automatic scores from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
+        submission = gradebook.find_submission(assignment, student)
+        return {g.name: CellScore(g.name, float(g.auto_score or 0.0), float(g.max_score))
+                for nb in submission.notebooks for g in nb.grades}
+
+
+def _last_error_line(log: str) -> str:
+    """The most telling line of nbgrader's log: its last error."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines if "[ERROR]" in line or "Error" in line]
+    return (errors or lines or ["unknown error"])[-1][:300]
+
+
+def autograde_all(root: Path, assignment: str, students: list[str]) -> list[AssignmentGrade]:
+    """Autograde several students one after the other in the course at ``root``."""
+    api = course_root.api(root)
+    return [autograde(api, assignment, student) for student in students]

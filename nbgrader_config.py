@@ -1,0 +1,24 @@
+"""nbgrader configuration: the repository root is the course root."""
+
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+
+c.CourseDirectory.root = str(Path(__file__).resolve().parent)
+c.CourseDirectory.course_id = "conv2d-backprop"
+
+# A stub that makes every unanswered exercise fail loudly, and a clear text stub.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Grading runs the kernel with short tracebacks (no source lines of hidden tests leak into
+# feedback), a per-cell time limit, and an immediate shutdown (a graceful one sometimes stalls).
+c.Execute.timeout = 120
+c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
+c.Execute.shutdown_kernel = "immediate"
+# Students can tag a test cell to be skipped; only this (private) tag is honoured.
+c.Execute.skip_cells_with_tag = "course-internal-skip-4f1c9e"
+
+# Library warnings on stderr must not zero a correct cell.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"Warning"

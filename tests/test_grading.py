@@ -1,0 +1,57 @@
+"""Every graded exercise, proven through nbgrader's real autograde (real kernel, real gradebook).
+
+The source solution scores full marks, the blank release scores zero, each catalogued bug loses
+exactly the cells it names, and each alternative correct implementation keeps full marks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import course_root, grading, submissions
+
+REPO = course_root.REPO_ROOT
+ASSIGNMENTS = course_root.assignments(REPO)
+VARIANTS = [v for a in ASSIGNMENTS for v in submissions.catalogue(a)]
+
+
+def grade(course: Path, assignment: str, student: str, code: dict[str, str] | None):
+    """Submit the release notebooks with ``code`` in their solution cells, autograde, return it."""
+    notebooks = {}
+    for source, released in zip(course_root.notebooks(course, assignment),
+                                course_root.notebooks(course, assignment, "release")):
+        release_nb = nbformat.read(released, as_version=4)
+        cells = code(nbformat.read(source, as_version=4)) if code else {}
+        notebooks[released.name] = grading.notebook_text(submissions.fill(release_nb, cells))
+    grading.submit(course, assignment, student, notebooks)
+    return grading.autograde(course_root.api(course), assignment, student)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_scores_full_marks(course, assignment):
+    result = grade(course, assignment, "solution", submissions.solution_cells)
+    assert result.status == "graded", result.message
+    assert result.max_score > 0
+    assert result.failed_cells() == []
+    assert result.score == result.max_score
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_blank_release_scores_zero(course, assignment):
+    result = grade(course, assignment, "blank", None)
+    assert result.status == "graded", result.message
+    assert result.max_score > 0
+    assert result.score == 0, f"points for nothing: {result.cells}"
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v.assignment}/{v.name}")
+def test_catalogue_variant_loses_exactly_its_cells(course, variant):
+    result = grade(course, variant.assignment, variant.name,
+                   lambda source_nb: submissions.variant_cells(source_nb, variant))
+    assert result.status == "graded", result.message
+    assert result.failed_cells() == sorted(variant.expected_failures), variant.description
+    for grade_id in variant.expected_failures:
+        assert result.cells[grade_id].score == 0, f"{grade_id} gave partial points"

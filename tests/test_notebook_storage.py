@@ -1,0 +1,33 @@
+"""Source notebooks are stored clean, and release/ is exactly what nbgrader generates from them."""
+
+from pathlib import Path
+
+import pytest
+
+from autograder import course_root, notebook_format
+
+REPO = course_root.REPO_ROOT
+SOURCE_NOTEBOOKS = sorted((REPO / "source").rglob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=lambda p: p.name)
+def test_source_notebook_is_normalised(path: Path):
+    assert path.read_text() == notebook_format.normalised_text(path), (
+        f"{path.relative_to(REPO)} is not normalised: run `make normalise`")
+
+
+def test_every_assignment_has_a_release():
+    assignments = course_root.assignments(REPO)
+    assert assignments, "no assignment in source/"
+    for name in assignments:
+        released = [p.name for p in course_root.notebooks(REPO, name, "release")]
+        assert released == [p.name for p in course_root.notebooks(REPO, name)], name
+
+
+def test_release_is_in_sync_with_source(course: Path):
+    """``course`` regenerated release/ from source/ with nbgrader: it must equal the committed one."""
+    generated = sorted(p.relative_to(course) for p in (course / "release").rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(REPO) for p in (REPO / "release").rglob("*") if p.is_file())
+    assert generated == committed
+    stale = [str(p) for p in committed if (REPO / p).read_bytes() != (course / p).read_bytes()]
+    assert not stale, f"release/ is out of date, run `make release`: {stale}"
