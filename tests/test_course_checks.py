@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from autograder import submissions
-from course import cases, checks, reference
+from course import cases, checks, forward_checks, reference
 
 from conftest import solution_namespace
 
@@ -62,9 +62,9 @@ def test_every_case_has_a_unique_name():
 def test_solution_passes_every_forward_check(solution01, capsys):
     forward = solution01["conv2d_single_forward"]
     for group in cases.SINGLE.values():
-        checks.check_single_forward(forward, group)
-        checks.check_single_forward(forward, group, bias=True)
-    checks.check_rejects(forward, checks.single_forward_bad_inputs())
+        forward_checks.check_single_forward(forward, group)
+        forward_checks.check_single_forward(forward, group, bias=True)
+    checks.check_rejects(forward, forward_checks.single_forward_bad_inputs())
     assert "Passed" in capsys.readouterr().out
 
 
@@ -76,16 +76,16 @@ def test_solution_passes_every_forward_check(solution01, capsys):
 def test_forward_bugs_fail_with_an_explanation(bug, group, phrase):
     forward = implementation("01_forward", bug)["conv2d_single_forward"]
     with pytest.raises(checks.CheckFailure, match=phrase):
-        checks.check_single_forward(forward, cases.SINGLE[group])
+        forward_checks.check_single_forward(forward, cases.SINGLE[group])
 
 
 def test_missing_bias_is_named(solution01):
     def no_bias(x, w, b=0.0, stride=1, pad=0):
         return solution01["conv2d_single_forward"](x, w, 0.0, stride, pad)
 
-    checks.check_single_forward(no_bias, cases.SINGLE["basic"])
+    forward_checks.check_single_forward(no_bias, cases.SINGLE["basic"])
     with pytest.raises(checks.CheckFailure, match="bias b is missing"):
-        checks.check_single_forward(no_bias, cases.SINGLE["basic"], bias=True)
+        forward_checks.check_single_forward(no_bias, cases.SINGLE["basic"], bias=True)
 
 
 def test_integer_output_in_place_edits_and_stubs_are_refused(solution01):
@@ -104,11 +104,11 @@ def test_integer_output_in_place_edits_and_stubs_are_refused(solution01):
 
     group = cases.SINGLE["basic"]
     with pytest.raises(checks.CheckFailure, match="dtype int"):
-        checks.check_single_forward(integer_output, group)
+        forward_checks.check_single_forward(integer_output, group)
     with pytest.raises(checks.CheckFailure, match="in place"):
-        checks.check_single_forward(edits_input, group)
+        forward_checks.check_single_forward(edits_input, group)
     with pytest.raises(checks.CheckFailure, match="not implemented"):
-        checks.check_single_forward(stub, group)
+        forward_checks.check_single_forward(stub, group)
 
 
 @pytest.mark.parametrize("bug, phrase", [
@@ -119,7 +119,7 @@ def test_integer_output_in_place_edits_and_stubs_are_refused(solution01):
 def test_output_size_bugs_fail_with_an_explanation(bug, phrase):
     size = implementation("01_forward", bug)["conv_output_size"]
     with pytest.raises(checks.CheckFailure, match=phrase):
-        checks.check_output_size(size, cases.OUTPUT_SIZE["basic"] + cases.OUTPUT_SIZE["stride_pad"])
+        forward_checks.check_output_size(size, cases.OUTPUT_SIZE["basic"] + cases.OUTPUT_SIZE["stride_pad"])
 
 
 def test_a_function_that_accepts_bad_input_fails_the_rejection_check(solution01):
@@ -127,4 +127,4 @@ def test_a_function_that_accepts_bad_input_fails_the_rejection_check(solution01)
         return np.zeros((1, 1))
 
     with pytest.raises(checks.CheckFailure, match="expected a ValueError"):
-        checks.check_rejects(accepts_anything, checks.single_forward_bad_inputs())
+        checks.check_rejects(accepts_anything, forward_checks.single_forward_bad_inputs())
