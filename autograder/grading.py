@@ -13,11 +13,13 @@ from autograder import course_root
 
 @dataclass(frozen=True)
 class CellScore:
-    """The points of one graded test cell."""
+    """The points of one graded test cell, what it said when it failed, and how long it ran."""
 
     grade_id: str
     score: float
     max_score: float
+    message: str = ""
+    seconds: float | None = None
 
 
 @dataclass
@@ -83,18 +85,45 @@ def autograde(api, assignment: str, student: str) -> AssignmentGrade:
         return AssignmentGrade(student, assignment, "not graded",
                                message=_last_error_line(result.get("log", "")
                                                         + result.get("error", "")))
+    autograded = Path(api.coursedir.root) / "autograded" / student / assignment
     return AssignmentGrade(student, assignment, "graded",
-                           cells=read_scores(api, assignment, student))
+                           cells=read_scores(api, assignment, student, autograded))
 
 
-def read_scores(api, assignment: str, student: str) -> dict[str, CellScore]:
-    """Per-cell automatic scores from the gradebook."""
+def read_scores(api, assignment: str, student: str, autograded: Path) -> dict[str, CellScore]:
+    """Per-cell automatic scores from the gradebook, with messages and times from the notebooks."""
     from nbgrader.api import Gradebook
 
+    outcomes = {}
+    for path in autograded.glob("*.ipynb"):
+        outcomes |= cell_outcomes(nbformat.read(path, as_version=4))
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
         submission = gradebook.find_submission(assignment, student)
-        return {g.name: CellScore(g.name, float(g.auto_score or 0.0), float(g.max_score))
+        return {g.name: CellScore(g.name, float(g.auto_score or 0.0), float(g.max_score),
+                                  *outcomes.get(g.name, ("", None)))
                 for nb in submission.notebooks for g in nb.grades}
+
+
+def cell_outcomes(nb: nbformat.NotebookNode) -> dict[str, tuple[str, float | None]]:
+    """For each graded cell of an executed notebook: its error message and its run time."""
+    outcomes = {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type != "code" or not grade_id:
+            continue
+        errors = [f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error"]
+        outcomes[grade_id] = ("\n".join(errors), _seconds(cell.metadata.get("execution", {})))
+    return outcomes
+
+
+def _seconds(execution: dict) -> float | None:
+    """Run time of a cell from the timestamps the kernel client records."""
+    try:
+        start = datetime.datetime.fromisoformat(execution["iopub.execute_input"])
+        end = datetime.datetime.fromisoformat(execution["shell.execute_reply"])
+    except (KeyError, ValueError):
+        return None
+    return (end - start).total_seconds()
 
 
 def _last_error_line(log: str) -> str:

@@ -6,6 +6,7 @@ exactly the cells it names, and each alternative correct implementation keeps fu
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -14,6 +15,9 @@ import pytest
 from autograder import course_root, grading, submissions
 
 REPO = course_root.REPO_ROOT
+CATALOGUE_ROWS = REPO / "build" / "catalogue-rows"
+# A correct solution's test cell must run well under this (seconds), in the real grader.
+CELL_BUDGET = 5.0
 ASSIGNMENTS = course_root.assignments(REPO)
 VARIANTS = [v for a in ASSIGNMENTS for v in submissions.catalogue(a)]
 
@@ -37,6 +41,9 @@ def test_solution_scores_full_marks(course, assignment):
     assert result.max_score > 0
     assert result.failed_cells() == []
     assert result.score == result.max_score
+    slow = {g: c.seconds for g, c in result.cells.items()
+            if c.seconds is None or c.seconds > CELL_BUDGET}
+    assert not slow, f"test cells over the {CELL_BUDGET} s budget (or untimed): {slow}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -52,6 +59,21 @@ def test_catalogue_variant_loses_exactly_its_cells(course, variant):
     result = grade(course, variant.assignment, variant.name,
                    lambda source_nb: submissions.variant_cells(source_nb, variant))
     assert result.status == "graded", result.message
+    record_catalogue_row(variant, result)
     assert result.failed_cells() == sorted(variant.expected_failures), variant.description
     for grade_id in variant.expected_failures:
         assert result.cells[grade_id].score == 0, f"{grade_id} gave partial points"
+
+
+def record_catalogue_row(variant: submissions.Variant, result: grading.AssignmentGrade) -> None:
+    """Keep what the grader did with a variant, for docs/catalogue.md (see conftest.py)."""
+    failed = result.failed_cells()
+    row = {
+        "assignment": variant.assignment, "variant": variant.name,
+        "functions": ", ".join(variant.functions), "description": variant.description,
+        "score": f"{result.score:g} / {result.max_score:g}",
+        "failed": ", ".join(failed) or "-",
+        "message": " ".join(result.cells[failed[0]].message.split()) if failed else "-",
+    }
+    CATALOGUE_ROWS.mkdir(parents=True, exist_ok=True)
+    (CATALOGUE_ROWS / f"{variant.assignment}__{variant.name}.json").write_text(json.dumps(row))
