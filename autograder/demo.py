@@ -1,8 +1,9 @@
 """The main job: build a small demo class, grade it with nbgrader, print a table.
 
 Students, for every assignment that exists: ``demo-solution`` (the source solutions),
-``demo-blank`` (the release notebook untouched), ``demo-buggy`` (the solution with one typical bug from
-the assignment's catalogue, ``DEMO_BUGS``) and ``demo-broken`` (a notebook cut off mid-file, invalid JSON).
+``demo-blank`` (the release notebook untouched), ``demo-buggy`` (the solution with one typical
+bug from the assignment's catalogue, ``DEMO_BUGS``) and ``demo-broken`` (a notebook cut off
+mid-file: invalid JSON).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def build_class(root: Path, assignments: list[str]) -> None:
         shutil.rmtree(root / "submitted" / student, ignore_errors=True)
         for assignment in assignments:
             pairs = zip(course_root.notebooks(root, assignment, "source"),
-                        course_root.notebooks(root, assignment, "release"))
+                        course_root.notebooks(root, assignment, "release"), strict=True)
             grading.submit(root, assignment, student,
                            {s.name: demo_notebook(student, s, r, assignment) for s, r in pairs})
 

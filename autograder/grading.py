@@ -51,7 +51,7 @@ def submit(root: Path, assignment: str, student: str, notebooks: dict[str, str])
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in notebooks.items():
         (folder / name).write_text(text)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
     (folder / "timestamp.txt").write_text(stamp)
     return folder
 

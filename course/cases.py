@@ -52,7 +52,7 @@ class ConvCase:
 
 @dataclass(frozen=True)
 class CaseArrays:
-    """Random float64 arrays for one case; ``dout`` is a random upstream gradient, never all ones."""
+    """Random float64 arrays for one case; ``dout`` is a random upstream gradient, not all ones."""
 
     x: np.ndarray
     w: np.ndarray

@@ -27,7 +27,7 @@ class Misconception:
     advice: str
 
     def matches(self, got: np.ndarray, expected: np.ndarray, tol: float) -> bool:
-        """Whether ``got`` is this wrong answer (and the wrong answer differs from the right one)."""
+        """Whether ``got`` is this wrong answer (one that differs from the right answer)."""
         try:
             wrong = np.asarray(self.output())
         except (ValueError, RuntimeError, IndexError):  # the wrong formula has no answer here
@@ -44,7 +44,7 @@ def scaled_error(got: np.ndarray, expected: np.ndarray) -> float:
 
 
 def call_student(fn: Callable, *args, label: str, **kwargs):
-    """Call ``fn`` on copies of its array arguments; turn crashes and in-place edits into failures."""
+    """Call ``fn`` on copies of its array arguments; crashes and in-place edits become failures."""
     copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     try:
         result = fn(*copies, **kwargs)
@@ -53,7 +53,7 @@ def call_student(fn: Callable, *args, label: str, **kwargs):
     except Exception as error:  # any crash on valid input is the student's to see
         raise CheckFailure(
             f"{fn.__name__} raised {type(error).__name__}: {error} (on {label})") from None
-    for original, copy in zip(args, copies):
+    for original, copy in zip(args, copies, strict=True):
         if isinstance(original, np.ndarray) and not np.array_equal(original, copy):
             raise CheckFailure(
                 f"{fn.__name__} changed one of its input arrays in place (on {label}); "
@@ -98,7 +98,7 @@ def report(passed: list[str], what: str) -> None:
 
 
 def check_rejects(fn: Callable, bad_calls: dict[str, tuple[tuple, dict]]) -> None:
-    """Each call in ``bad_calls`` (a description -> ``(args, kwargs)``) must raise ``ValueError``."""
+    """Each call in ``bad_calls`` (description -> ``(args, kwargs)``) must raise ``ValueError``."""
     for description, (args, kwargs) in bad_calls.items():
         try:
             fn(*args, **kwargs)

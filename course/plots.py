@@ -22,7 +22,7 @@ def show_maps(maps: Mapping[str, np.ndarray], title: str | None = None, values: 
     signed = any(a.min(initial=0.0) < 0 for a in arrays.values())
     fig, axes = plt.subplots(1, len(arrays), figsize=(3.2 * len(arrays), 3.4), squeeze=False)
     common = max((np.abs(a).max(initial=0.0) for a in arrays.values()), default=1.0) or 1.0
-    for ax, (name, a) in zip(axes[0], arrays.items()):
+    for ax, (name, a) in zip(axes[0], arrays.items(), strict=True):
         limit = common if shared_scale else (np.abs(a).max(initial=0.0) or 1.0)
         image = ax.imshow(a, cmap=cmap, vmin=-limit if signed else 0.0, vmax=limit)
         ax.set_title(f"{name}\n{a.shape[0]}x{a.shape[1]}")

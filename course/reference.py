@@ -28,7 +28,7 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
 
 def conv2d_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray,
                     stride: int = 1, pad: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(dx, dw, db)`` of ``L = <conv2d(x, w, b), dout>`` by autograd; ``db`` has shape ``(F,)``."""
+    """``(dx, dw, db)`` of ``L = <conv2d(x, w, b), dout>`` by autograd; ``db`` is ``(F,)``."""
     xt, wt = _tensor(x, grad=True), _tensor(w, grad=True)
     bt = torch.zeros(w.shape[0], dtype=torch.float64, requires_grad=True)
     out = F.conv2d(xt, wt, bt, stride=stride, padding=pad)
@@ -44,7 +44,7 @@ def conv2d_single(x: np.ndarray, w: np.ndarray, b: float = 0.0,
 
 def conv2d_single_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray,
                            stride: int = 1, pad: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
-    """Single-channel ``(dx (H, W), dw (KH, KW), db)`` for an upstream gradient ``dout (HO, WO)``."""
+    """Single-channel ``(dx (H, W), dw (KH, KW), db)`` for upstream gradient ``dout (HO, WO)``."""
     dx, dw, db = conv2d_backward(dout[None, None], x[None, None], w[None, None], stride, pad)
     return dx[0, 0], dw[0, 0], float(db[0])
 

@@ -43,7 +43,7 @@ def solution_namespace(assignment: str) -> dict:
 
 
 def pytest_sessionstart(session) -> None:
-    """Forget the catalogue rows of an earlier run (on the controller only, before workers start)."""
+    """Forget the catalogue rows of an earlier run (on the controller, before workers start)."""
     if not hasattr(session.config, "workerinput"):
         shutil.rmtree(REPO / "build" / "catalogue-rows", ignore_errors=True)
 
@@ -60,7 +60,8 @@ def pytest_sessionfinish(session) -> None:
              "Written by `make test` (tests/test_grading.py): each known wrong implementation and",
              "each alternative correct one, graded by nbgrader's real autograde. A bug must lose",
              "exactly the cells of the concept it breaks; an alternative must keep full marks.", "",
-             "| assignment | variant | function | what it is | score | cells failed | first message |",
+             "| assignment | variant | function | what it is | score | cells failed "
+             "| first message |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
         cells = [r["assignment"], f"`{r['variant']}`", r["functions"], r["description"],

@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from conftest import solution_namespace
 
 from autograder import submissions
 from course import cases, checks, forward_checks, reference
-
-from conftest import solution_namespace
 
 
 def implementation(assignment: str, name: str) -> dict:
@@ -119,7 +118,8 @@ def test_integer_output_in_place_edits_and_stubs_are_refused(solution01):
 def test_output_size_bugs_fail_with_an_explanation(bug, phrase):
     size = implementation("01_forward", bug)["conv_output_size"]
     with pytest.raises(checks.CheckFailure, match=phrase):
-        forward_checks.check_output_size(size, cases.OUTPUT_SIZE["basic"] + cases.OUTPUT_SIZE["stride_pad"])
+        forward_checks.check_output_size(
+            size, cases.OUTPUT_SIZE["basic"] + cases.OUTPUT_SIZE["stride_pad"])
 
 
 def test_a_function_that_accepts_bad_input_fails_the_rejection_check(solution01):

@@ -26,7 +26,8 @@ def grade(course: Path, assignment: str, student: str, code: dict[str, str] | No
     """Submit the release notebooks with ``code`` in their solution cells, autograde, return it."""
     notebooks = {}
     for source, released in zip(course_root.notebooks(course, assignment),
-                                course_root.notebooks(course, assignment, "release")):
+                                course_root.notebooks(course, assignment, "release"),
+                                strict=True):
         release_nb = nbformat.read(released, as_version=4)
         cells = code(nbformat.read(source, as_version=4)) if code else {}
         notebooks[released.name] = grading.notebook_text(submissions.fill(release_nb, cells))
