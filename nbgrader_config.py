@@ -2,6 +2,9 @@
 
 from pathlib import Path
 
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.root = str(Path(__file__).resolve().parent)
@@ -22,3 +25,6 @@ c.Execute.skip_cells_with_tag = "course-internal-skip-4f1c9e"
 # Library warnings on stderr must not zero a correct cell.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"Warning"
+
+# Feedback shows every test cell's source: strip the hidden tests from it first.
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from autograder import course_root
@@ -33,6 +35,51 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _solutions(args: argparse.Namespace) -> int:
+    from autograder import site
+
+    out = args.out if args.out is not None else args.root / site.DEFAULT_OUT
+    try:
+        pages = site.build(args.root, out, jobs=args.jobs)
+    except site.NotebookFailed as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"{len(pages)} notebooks with their solutions: open {out / site.INDEX}")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from autograder import classroom, report, sandbox
+
+    if not args.unsandboxed:
+        try:
+            sandbox.bwrap_path()
+        except sandbox.SandboxUnavailable as error:
+            print(f"autograder: {error}")
+            return 2
+    options = classroom.Options(
+        workers=args.workers, sandboxed=not args.unsandboxed, verify=not args.no_verify,
+        limits=sandbox.Limits(memory_bytes=args.memory_mb * 1024**2),
+        cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout)
+    outcomes, notes, max_score = classroom.grade_class(args.assignment, args.submissions,
+                                                       options)
+    out = args.out or args.root / "graded" / args.assignment
+    report.write(out, args.assignment, outcomes, notes, max_score)
+    for note in notes:
+        print(f"note: {note}")
+    for o in outcomes:
+        print(f"{o.student:<20} {o.score:>6g} / {max_score:g}  {o.status}"
+              + (f": {o.message}" if o.message else ""))
+    print(f"\nWritten to {out}: summary.csv, cells.csv, feedback/, report.html")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from autograder import check
+
+    return check.main(args.notebook)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser, one subcommand per instructor verb."""
     top = argparse.ArgumentParser(prog="autograder", description=__doc__)
@@ -46,6 +93,32 @@ def parser() -> argparse.ArgumentParser:
                      ).set_defaults(run=_normalise)
     verbs.add_parser("demo", help="grade a demo class of every assignment and print the table"
                      ).set_defaults(run=_demo)
+    grade = verbs.add_parser("grade", help="grade a class: a folder of <student>/<notebook>.ipynb "
+                             "or an LMS zip")
+    grade.add_argument("assignment", help="assignment name, a folder of source/")
+    grade.add_argument("submissions", type=Path, help="folder or zip of submissions")
+    grade.add_argument("--out", type=Path, help="output folder (default: graded/ASSIGNMENT)")
+    grade.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                       help="parallel grading processes (default: the number of cores)")
+    grade.add_argument("--unsandboxed", action="store_true",
+                       help="run students' code without bubblewrap (unsafe: trusted code only)")
+    grade.add_argument("--no-verify", action="store_true",
+                       help="skip the independent re-check of each submission")
+    grade.add_argument("--memory-mb", type=int, default=3072, help="memory limit per kernel")
+    grade.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
+    grade.add_argument("--submission-timeout", type=int, default=900,
+                       help="seconds per submission")
+    grade.set_defaults(run=_grade)
+    check = verbs.add_parser("check", help="run a notebook's visible tests (for students)")
+    check.add_argument("notebook", type=Path, help="your notebook, e.g. release/01_forward/...")
+    check.set_defaults(run=_check)
+    solutions = verbs.add_parser("solutions", help="execute every source notebook and write the "
+                                 "worked-solutions site (HTML, opens from disk)")
+    solutions.add_argument("--out", type=Path, default=None,
+                           help="output folder (default: <root>/build/solutions)")
+    solutions.add_argument("--jobs", type=int, default=None,
+                           help="notebooks run at once (default: one per CPU, at most 4)")
+    solutions.set_defaults(run=_solutions)
     return top
 
 

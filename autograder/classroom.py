@@ -1,0 +1,102 @@
+"""Grade a whole class: intake, parallel sandboxed grading, verification, results by student."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder import grading, intake, pool, worker
+from autograder.sandbox import Limits
+
+
+@dataclass
+class Outcome:
+    """A student's result: nbgrader's cell scores, the verified ones, flags and feedback."""
+
+    student: str
+    status: str  # graded | needs review | not graded | grading failed
+    cells: dict[str, grading.CellScore] = field(default_factory=dict)
+    verified: dict[str, float] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    message: str = ""
+    feedback: dict[str, str] = field(default_factory=dict)
+
+    def points(self, grade_id: str) -> float:
+        """Reported points of a cell: nbgrader's, unless verification confirmed fewer."""
+        cell = self.cells[grade_id]
+        return min(cell.score, self.verified.get(grade_id, cell.score))
+
+    @property
+    def score(self) -> float:
+        return sum(self.points(g) for g in self.cells)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to grade: workers, sandbox, limits, time budgets and verification."""
+
+    workers: int = os.cpu_count() or 1
+    sandboxed: bool = True
+    verify: bool = True
+    limits: Limits = Limits()
+    cell_timeout: int = 60
+    submission_timeout: int = 900
+
+
+def _failed(task: worker.Task, error: BaseException) -> worker.Result:
+    reason = f"grading failed: {type(error).__name__}: {error}".splitlines()[0]
+    return worker.Result(grading.AssignmentGrade(task.student, task.material.assignment,
+                                                 "grading failed", message=reason))
+
+
+def grade_class(assignment: str, submissions: Path, options: Options = Options()
+                ) -> tuple[list[Outcome], list[str], float]:
+    """Grade every submission; return the outcomes by student, batch notes and the max score."""
+    from autograder import verify
+
+    students, notes = intake.collect(submissions)
+    with tempfile.TemporaryDirectory(prefix="material-") as tmp:
+        material = worker.prepare(assignment, Path(tmp))
+        release = {p.name: nbformat.read(p, as_version=4)
+                   for p in sorted((Path(tmp) / "release" / assignment).glob("*.ipynb"))}
+        max_score = sum(c.metadata["nbgrader"].get("points", 0) for nb in release.values()
+                        for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
+        rebuilt = [intake.rebuild(students[s], release) for s in sorted(students)]
+        tasks = [worker.Task(r.student, material, r.notebooks, options.sandboxed,
+                             options.limits, options.cell_timeout, options.submission_timeout)
+                 for r in rebuilt if not r.problem]
+        results = {r.grade.student: r for r in
+                   pool.run_all(worker.run, tasks, options.workers, _failed)}
+        checks = {}
+        if options.verify:
+            jobs = [verify.Job(t.student, material.source, t.notebooks, options.sandboxed,
+                               options.limits) for t in tasks]
+            checks = dict(zip([t.student for t in tasks],
+                              pool.run_all(verify.run, jobs, options.workers, verify.failed,
+                                           label="verifying"), strict=True))
+    return [_outcome(r, results.get(r.student), checks.get(r.student)) for r in rebuilt], \
+        notes, max_score
+
+
+def _outcome(rebuilt: intake.Rebuilt, result: worker.Result | None, check) -> Outcome:
+    if rebuilt.problem:
+        return Outcome(rebuilt.student, "not graded", flags=rebuilt.flags, message=rebuilt.problem)
+    grade = result.grade
+    outcome = Outcome(rebuilt.student, grade.status, grade.cells, flags=list(rebuilt.flags),
+                      message=grade.message, feedback=result.feedback)
+    if grade.status != "graded":
+        return outcome
+    if check is not None:
+        outcome.verified = check.points
+        outcome.flags += check.flags
+        for grade_id, cell in grade.cells.items():
+            if cell.score > check.points.get(grade_id, cell.score):
+                outcome.flags.append(f"{grade_id}: nbgrader gave {cell.score:g} points, the "
+                                     f"independent re-check {check.points[grade_id]:g}")
+    if outcome.flags:
+        outcome.status = "needs review"
+    return outcome

@@ -1,0 +1,76 @@
+"""nbgrader's Execute preprocessor, made resilient for grading untrusted notebooks.
+
+* A dead kernel (segfault, ``os._exit``, out of memory) costs the cell that killed it: the kernel
+  restarts, the cells before it (except test cells) run again silently, grading goes on.
+* A whole submission has a time budget as well as the per-cell timeout.
+* A cell's stream output is capped, so a print flood cannot exhaust the grader's memory.
+"""
+
+from __future__ import annotations
+
+import time
+
+from jupyter_client.utils import run_sync
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import Integer
+
+
+class ResilientExecute(Execute):
+    """Execute cells like nbgrader, surviving kernel deaths and bounding time and output."""
+
+    submission_timeout = Integer(900, help="Seconds for the whole notebook.").tag(config=True)
+    max_stream_chars = Integer(200_000, help="Characters of stream output kept per cell."
+                               ).tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._deadline = time.monotonic() + self.submission_timeout
+        self._crashed: set[int] = set()
+        return super().preprocess(nb, resources, km)
+
+    def _get_timeout(self, cell):
+        remaining = max(1, int(self._deadline - time.monotonic()))
+        per_cell = super()._get_timeout(cell)
+        return remaining if per_cell is None else min(per_cell, remaining)
+
+    def preprocess_cell(self, cell, resources, index):
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._crashed.add(index)
+            cell.outputs.append(new_output(
+                "error", ename="KernelDied", evalue="the kernel died while running this cell "
+                "(a crash, os._exit, or the memory limit); later cells run in a fresh kernel",
+                traceback=["KernelDied: the kernel died while running this cell"]))
+            self._restart_and_replay(index)
+            return cell, self.resources
+
+    def _restart_and_replay(self, index: int) -> None:
+        """Start a fresh kernel and silently rerun the earlier setup and solution cells."""
+        run_sync(self.km.restart_kernel)(now=True)
+        if self.kc is not None:
+            self.kc.stop_channels()
+        self.kc = run_sync(self.async_start_new_kernel_client)()
+        for earlier, cell in enumerate(self.nb.cells[:index]):
+            grade = cell.metadata.get("nbgrader", {}).get("grade", False)
+            if cell.cell_type != "code" or grade or earlier in self._crashed:
+                continue
+            msg_id = self.kc.execute(cell.source, silent=True, store_history=False)
+            try:
+                run_sync(self.async_wait_for_reply)(msg_id, cell)
+            except DeadKernelError:
+                self._crashed.add(earlier)
+                run_sync(self.km.restart_kernel)(now=True)
+                self.kc.stop_channels()
+                self.kc = run_sync(self.async_start_new_kernel_client)()
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] == "stream":
+            kept = sum(len(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
+            if kept >= self.max_stream_chars:
+                return None
+            room = self.max_stream_chars - kept
+            if len(msg["content"]["text"]) > room:
+                msg["content"]["text"] = msg["content"]["text"][:room] + "\n[output truncated]\n"
+        return super().output(outs, msg, display_id, cell_index)

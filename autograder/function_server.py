@@ -1,0 +1,71 @@
+"""Runs inside the verification sandbox: executes a student's cells, then answers calls.
+
+Protocol on stdin/stdout, each message a 4-byte big-endian length and a body. The first message
+(pickled, from the trusted verifier) holds the cells to run; each next one is a call
+``(name, args, kwargs)``. Replies are JSON with arrays as ``.npy`` bytes in base64, so that the
+verifier never unpickles anything a student's code produced.
+"""
+
+import base64
+import io
+import json
+import os
+import pickle
+import struct
+import sys
+
+import numpy as np
+
+
+def _read(stream):
+    header = stream.read(4)
+    if len(header) < 4:
+        raise EOFError
+    return stream.read(struct.unpack(">I", header)[0])
+
+
+def _write(stream, body: bytes) -> None:
+    stream.write(struct.pack(">I", len(body)) + body)
+    stream.flush()
+
+
+def encode(value):
+    """A JSON-able form of arrays, numbers, strings, None and tuples or lists of them."""
+    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(value), allow_pickle=False)
+        return {"npy": base64.b64encode(buffer.getvalue()).decode()}
+    if isinstance(value, (tuple, list)):
+        return {"seq": [encode(v) for v in value], "tuple": isinstance(value, tuple)}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return {"value": value}
+    raise TypeError(f"cannot return a {type(value).__name__}")
+
+
+def main() -> None:
+    channel_in = sys.stdin.buffer
+    channel_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the student's prints go nowhere
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    namespace = {"__name__": "__main__"}
+    for code in pickle.loads(_read(channel_in)):
+        try:
+            exec(compile(code, "<cell>", "exec"), namespace)
+        except BaseException:  # a broken cell costs the functions it defines, nothing else
+            pass
+    while True:
+        try:
+            name, args, kwargs = pickle.loads(_read(channel_in))
+        except EOFError:
+            return
+        try:
+            result = namespace[name](*args, **kwargs)
+            reply = {"result": encode(result), "args": [encode(a) if isinstance(a, np.ndarray)
+                                                        else None for a in args]}
+        except BaseException as error:  # reported to the verifier as the call's exception
+            reply = {"error": type(error).__name__, "message": str(error)[:500]}
+        _write(channel_out, json.dumps(reply).encode())
+
+
+if __name__ == "__main__":
+    main()

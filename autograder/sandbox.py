@@ -1,0 +1,102 @@
+"""The grading sandbox: a Jupyter kernel inside bubblewrap, with resource limits and no network.
+
+The kernel sees the system folders and Python read-only, a private ``/tmp`` and its own working
+folders (writable): not ``source/``, not the gradebook, not other students' work, no home
+folder. It has no network, its own process tree (killed with it), and limits on address space,
+CPU time, file size and process count (the last one is not enforced for root).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import course
+
+KERNEL_NAME = "course-sandbox"
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create namespaces here."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one grading kernel."""
+
+    memory_bytes: int = 3 * 1024**3
+    cpu_seconds: int = 600
+    file_bytes: int = 64 * 1024**2
+    processes: int = 256
+
+
+def bwrap_path() -> str:
+    """The bubblewrap program, or a clear error saying how to get it."""
+    path = shutil.which("bwrap")
+    if path is None:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed: install it (Debian/Ubuntu: apt-get install "
+            "bubblewrap) or pass --unsandboxed to grade without a sandbox (unsafe).")
+    return path
+
+
+SYSTEM_FOLDERS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
+
+
+def _system_mounts() -> list[str]:
+    """Read-only system folders; on merged-/usr systems /bin, /lib ... are symlinks into /usr."""
+    argv: list[str] = []
+    for folder in SYSTEM_FOLDERS:
+        path = Path(folder)
+        if path.is_symlink():
+            argv += ["--symlink", str(path.readlink()), folder]
+        elif path.is_dir():
+            argv += ["--ro-bind", folder, folder]
+    return argv
+
+
+def python_folders() -> list[Path]:
+    """What the kernel needs to run Python: the interpreter, the environment, the helpers."""
+    folders = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
+               Path(course.__file__).resolve().parent}
+    return sorted(f for f in folders if not f.is_relative_to(Path("/usr")))
+
+
+def python_command(workdirs: list[Path], limits: Limits, python: list[str]) -> list[str]:
+    """``python`` (an argv) run in the sandbox; ``workdirs`` are bound writable at their paths.
+
+    Nothing is visible but the system folders, Python and the helpers (read-only) and the
+    ``workdirs``: no home folder, no course folder, no other student's files.
+    """
+    argv = [bwrap_path(), "--die-with-parent", "--new-session",
+            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+            *_system_mounts(), "--dev", "/dev", "--proc", "/proc",
+            "--perms", "1777", "--tmpfs", "/tmp"]
+    for folder in python_folders():
+        argv += ["--ro-bind", str(folder), str(folder)]
+    for folder in workdirs:
+        argv += ["--bind", str(folder), str(folder)]
+    return argv + [
+        "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib",
+        "--setenv", "IPYTHONDIR", "/tmp/ipython", "--unsetenv", "JPY_PARENT_PID",
+        "prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
+        f"--fsize={limits.file_bytes}", f"--nproc={limits.processes}", "--", *python]
+
+
+def kernel_command(workdirs: list[Path], limits: Limits) -> list[str]:
+    """The argv of a sandboxed IPython kernel, for a kernelspec."""
+    return python_command(workdirs, limits, [sys.executable, "-m", "ipykernel_launcher",
+                                             "-f", "{connection_file}"])
+
+
+def install_kernelspec(jupyter_dir: Path, workdirs: list[Path], limits: Limits) -> str:
+    """Write the sandbox kernelspec under ``jupyter_dir/kernels``; return its name."""
+    folder = jupyter_dir / "kernels" / KERNEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": kernel_command(workdirs, limits), "display_name": "Python 3 (grading sandbox)",
+            "language": "python", "interrupt_mode": "message"}
+    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return KERNEL_NAME

@@ -1,0 +1,216 @@
+"""Verification: re-check a submission with the test code outside the student's process.
+
+The student's setup and solution cells run in a separate sandboxed Python (``function_server``);
+the test cells run here, in a clean interpreter, with each student function replaced by a proxy
+that calls it over a pipe. Whatever the student's cells did to their own process (patched checks,
+input transformers, skipped cells) cannot reach these tests, so a cell that passes in nbgrader but
+fails here is flagged. A cell whose test cannot be replayed this way is left to nbgrader's score.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import builtins
+import contextlib
+import io
+import json
+import os
+import pickle
+import selectors
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from autograder import sandbox
+
+SERVER = Path(__file__).with_name("function_server.py")
+CALL_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class Job:
+    """One student's rebuilt notebooks and the assignment's source folder (hidden tests)."""
+
+    student: str
+    source: Path
+    notebooks: dict[str, str]
+    sandboxed: bool = True
+    limits: sandbox.Limits = sandbox.Limits()
+
+
+@dataclass
+class Verdict:
+    """Points each test cell earned in the re-check, and what could not be re-checked."""
+
+    points: dict[str, float] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+
+
+def failed(job: Job, error: BaseException) -> Verdict:
+    """A verification that could not run: no points are overruled, the student is flagged."""
+    return Verdict(flags=[f"verification failed: {type(error).__name__}: {error}"[:300]])
+
+
+class StudentProcess:
+    """The student's cells in a sandboxed Python, restarted after a crash or a timeout."""
+
+    def __init__(self, cells: list[str], sandboxed: bool, limits: sandbox.Limits):
+        self.cells, self.sandboxed, self.limits = cells, sandboxed, limits
+        self.process: subprocess.Popen | None = None
+
+    def _start(self) -> None:
+        python = [sys.executable, "-I", "-c", SERVER.read_text()]
+        argv = sandbox.python_command([], self.limits, python) if self.sandboxed else python
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL)
+        self._send(pickle.dumps(self.cells))
+
+    def _send(self, body: bytes) -> None:
+        self.process.stdin.write(struct.pack(">I", len(body)) + body)
+        self.process.stdin.flush()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def call(self, name: str, args: tuple, kwargs: dict):
+        if self.process is None:
+            self._start()
+        self._send(pickle.dumps((name, args, kwargs)))
+        reply = self._receive()
+        if "error" in reply:
+            kind = getattr(builtins, reply["error"], None)
+            if isinstance(kind, type) and issubclass(kind, Exception):
+                raise kind(reply["message"])  # a ValueError stays a ValueError for the checks
+            raise StudentError(f"{reply['error']}: {reply['message']}")
+        for original, returned in zip(args, reply["args"], strict=True):
+            if isinstance(original, np.ndarray) and returned is not None:
+                value = decode(returned)
+                if value.shape == original.shape:
+                    original[...] = value  # in-place edits come back, as in the notebook
+        return decode(reply["result"])
+
+    def _receive(self) -> dict:
+        reader = _Reader(self.process.stdout, CALL_TIMEOUT)
+        try:
+            return json.loads(reader.read(struct.unpack(">I", reader.read(4))[0]))
+        except (EOFError, TimeoutError, ValueError) as error:
+            self.stop()
+            raise StudentError(f"the student's process died or hung ({error})") from None
+
+
+class StudentError(Exception):
+    """The student's function raised, crashed or timed out."""
+
+
+class _Reader:
+    """Blocking reads with a deadline, on a pipe."""
+
+    def __init__(self, stream, timeout: float):
+        self.stream, self.deadline = stream, time.monotonic() + timeout
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(stream, selectors.EVENT_READ)
+
+    def read(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            left = self.deadline - time.monotonic()
+            if left <= 0 or not self.selector.select(left):
+                raise TimeoutError("no answer in time")
+            chunk = os.read(self.stream.fileno(), n - len(data))
+            if not chunk:
+                raise EOFError("the process ended")
+            data += chunk
+        return data
+
+
+def decode(value):
+    """Inverse of ``function_server.encode``; arrays are loaded without pickle."""
+    if "npy" in value:
+        array = np.load(io.BytesIO(base64.b64decode(value["npy"])), allow_pickle=False)
+        return array[()] if array.ndim == 0 else array
+    if "seq" in value:
+        items = [decode(v) for v in value["seq"]]
+        return tuple(items) if value["tuple"] else items
+    return value["value"]
+
+
+def _without_magics(code: str) -> str:
+    return "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
+
+
+def _is_import_cell(code: str) -> bool:
+    try:
+        body = ast.parse(_without_magics(code)).body
+    except SyntaxError:
+        return False
+    return bool(body) and all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in body)
+
+
+def _defined_names(code: str) -> set[str]:
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return set()
+    return {n.name for n in body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+
+def run(job: Job) -> Verdict:
+    """Re-run every test cell of the source notebooks against the student's functions."""
+    verdict = Verdict()
+    for name, text in job.notebooks.items():
+        student_nb = nbformat.reads(text, as_version=4)
+        source_nb = nbformat.read(job.source / name, as_version=4)
+        imports = [_without_magics(c.source) for c in source_nb.cells
+                   if c.cell_type == "code" and _is_import_cell(c.source)]
+        solutions = [c.source for c in student_nb.cells
+                     if c.metadata.get("nbgrader", {}).get("solution")]
+        student = StudentProcess(imports + solutions, job.sandboxed, job.limits)
+        try:
+            names = set().union(*map(_defined_names, solutions)) if solutions else set()
+            namespace: dict = {}
+            for code in imports:
+                exec(compile(code, "<imports>", "exec"), namespace)  # noqa: S102 (trusted)
+            for function in names:
+                namespace[function] = _proxy(student, function)
+            for cell in source_nb.cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if meta.get("grade") and cell.cell_type == "code":
+                    verdict.points[meta["grade_id"]] = _run_test(cell.source, namespace,
+                                                                 meta.get("points", 0))
+        finally:
+            student.stop()
+    return verdict
+
+
+def _proxy(student: StudentProcess, name: str):
+    def call(*args, **kwargs):
+        try:
+            return student.call(name, args, kwargs)
+        except StudentError as error:
+            raise RuntimeError(str(error)) from None
+
+    call.__name__ = name
+    return call
+
+
+def _run_test(code: str, namespace: dict, points: float) -> float:
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(code, "<test>", "exec"), dict(namespace))  # noqa: S102 (trusted)
+    except (pickle.PicklingError, AttributeError, TypeError) as error:
+        if "pickle" in str(error).lower():
+            return points  # not replayable here (e.g. a lambda argument): nbgrader's stands
+        return 0.0
+    except Exception:
+        return 0.0
+    return float(points)

@@ -1,0 +1,115 @@
+"""Grade one submission as a stateless task: notebooks in, scores, outputs and feedback out.
+
+The task runs nbgrader's real autograde in a throwaway course folder (the assignment's source and a
+copy of a gradebook template), so a worker never touches the instructor's gradebook and the same
+task can run in a local process or on a remote machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import course_root, grading, sandbox
+
+
+@dataclass(frozen=True)
+class Material:
+    """What every task of one assignment needs: its source folder and a gradebook template."""
+
+    assignment: str
+    source: Path
+    gradebook: Path
+
+
+@dataclass(frozen=True)
+class Task:
+    """One student's rebuilt notebooks for one assignment, and how to grade them."""
+
+    student: str
+    material: Material
+    notebooks: dict[str, str]
+    sandboxed: bool = True
+    limits: sandbox.Limits = sandbox.Limits()
+    cell_timeout: int = 60
+    submission_timeout: int = 900
+
+
+@dataclass
+class Result:
+    """What a task gives back: the grade, the executed notebooks and the feedback pages."""
+
+    grade: grading.AssignmentGrade
+    autograded: dict[str, str] = field(default_factory=dict)
+    feedback: dict[str, str] = field(default_factory=dict)
+
+
+def task_config(task: Task, course_dir: Path, kernel_dir: Path):
+    """The course's nbgrader configuration, pointed at the throwaway course and the sandbox."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    from autograder.execute import ResilientExecute
+
+    config = course_root.load_config()
+    config.CourseDirectory.root = str(course_dir)
+    config.Execute.timeout = task.cell_timeout
+    config.ResilientExecute.submission_timeout = task.submission_timeout
+    config.Autograde.autograde_preprocessors = [
+        ResilientExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata]
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(kernel_dir / "ipc")
+    config.KernelManager.connection_file = str(kernel_dir / "connection.json")
+    if task.sandboxed:
+        config.Execute.kernel_name = sandbox.install_kernelspec(
+            kernel_dir / "jupyter", [kernel_dir, course_dir / "autograded"], task.limits)
+    return config
+
+
+def run(task: Task) -> Result:
+    """Grade one task; never raises for anything the submission does."""
+    from nbgrader.apps import NbGraderAPI
+
+    assignment = task.material.assignment
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+        course_dir, kernel_dir = Path(tmp) / "course", Path(tmp) / "kernel"
+        kernel_dir.mkdir(parents=True)
+        (course_dir / "source").mkdir(parents=True)
+        (course_dir / "source" / assignment).symlink_to(task.material.source)
+        shutil.copy(task.material.gradebook, course_dir / "gradebook.db")
+        (course_dir / "autograded").mkdir()
+        grading.submit(course_dir, assignment, task.student, task.notebooks)
+        os.environ["JUPYTER_PATH"] = str(kernel_dir / "jupyter")
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(kernel_dir)
+        api = NbGraderAPI(config=task_config(task, course_dir, kernel_dir))
+        grade = grading.autograde(api, assignment, task.student)
+        result = Result(grade)
+        if grade.status == "graded":
+            folder = course_dir / "autograded" / task.student / assignment
+            result.autograded = {p.name: p.read_text() for p in folder.glob("*.ipynb")}
+            api.generate_feedback(assignment, task.student, force=True)
+            folder = course_dir / "feedback" / task.student / assignment
+            result.feedback = {p.name: p.read_text() for p in folder.glob("*.html")}
+        return result
+
+
+def prepare(assignment: str, workdir: Path) -> Material:
+    """Generate the assignment once into ``workdir`` and keep its source and gradebook."""
+    from autograder import release
+
+    (workdir / "source").mkdir(parents=True, exist_ok=True)
+    source = workdir / "source" / assignment
+    shutil.copytree(course_root.REPO_ROOT / "source" / assignment, source, dirs_exist_ok=True)
+    shutil.copy(course_root.REPO_ROOT / course_root.CONFIG_FILE, workdir)
+    release.generate(workdir, [assignment])
+    return Material(assignment, source, workdir / "gradebook.db")
