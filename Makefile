@@ -4,7 +4,7 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PY := $(VENV)/bin/python
 
-.PHONY: test demo lab release normalise lock clean
+.PHONY: test demo lab release normalise solutions lock clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ release: $(VENV)/.installed  ## regenerate release/ from source/ with nbgrader
 
 normalise: $(VENV)/.installed  ## store source notebooks without outputs, in stable form
 	$(PY) -m autograder normalise
+
+solutions: $(VENV)/.installed  ## run every source notebook, write the worked-solutions site
+	$(PY) -m autograder solutions
 
 lock: $(VENV)/.installed  ## re-record every installed version into constraints.txt
 	$(PY) -m pip freeze --exclude-editable | sed 's/+cpu$$//' > constraints.txt

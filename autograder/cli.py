@@ -40,7 +40,7 @@ def _solutions(args: argparse.Namespace) -> int:
 
     out = args.out if args.out is not None else args.root / site.DEFAULT_OUT
     try:
-        pages = site.build(args.root, out, jobs=args.jobs)
+        pages = site.build(args.root, out)
     except site.NotebookFailed as error:
         print(error, file=sys.stderr)
         return 1
@@ -116,8 +116,6 @@ def parser() -> argparse.ArgumentParser:
                                  "worked-solutions site (HTML, opens from disk)")
     solutions.add_argument("--out", type=Path, default=None,
                            help="output folder (default: <root>/build/solutions)")
-    solutions.add_argument("--jobs", type=int, default=None,
-                           help="notebooks run at once (default: one per CPU, at most 4)")
     solutions.set_defaults(run=_solutions)
     return top
 
