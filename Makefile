@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 test: $(VENV)/.installed  ## run the whole test suite
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 demo: $(VENV)/.installed  ## regenerate release/, build and grade the demo class, print the table
 	$(PY) -m autograder demo

@@ -22,9 +22,10 @@ c.Execute.shutdown_kernel = "immediate"
 # Students can tag a test cell to be skipped; only this (private) tag is honoured.
 c.Execute.skip_cells_with_tag = "course-internal-skip-4f1c9e"
 
-# Library warnings on stderr must not zero a correct cell.
+# Text on stderr (a library warning, a student's debug print) must not zero a correct test cell:
+# drop every stderr stream from the outputs. A failing test is an error output, which stays.
 c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = r"Warning"
+c.IgnorePattern.pattern = r"(?s)."
 
 # Feedback shows every test cell's source: strip the hidden tests from it first.
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]

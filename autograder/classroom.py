@@ -74,7 +74,7 @@ def grade_class(assignment: str, submissions: Path, options: Options = Options()
         checks = {}
         if options.verify:
             jobs = [verify.Job(t.student, material.source, t.notebooks, options.sandboxed,
-                               options.limits) for t in tasks]
+                               options.limits, options.cell_timeout) for t in tasks]
             checks = dict(zip([t.student for t in tasks],
                               pool.run_all(verify.run, jobs, options.workers, verify.failed,
                                            label="verifying"), strict=True))

@@ -1,8 +1,8 @@
 """Runs inside the verification sandbox: executes a student's cells, then answers calls.
 
-Protocol on stdin/stdout, each message a 4-byte big-endian length and a body. The first message
-(pickled, from the trusted verifier) holds the cells to run; each next one is a call
-``(name, args, kwargs)``. Replies are JSON with arrays as ``.npy`` bytes in base64, so that the
+Protocol on stdin/stdout, each message a 4-byte big-endian length and a body. Each request
+(pickled, from the trusted verifier) is a call ``(name, args, kwargs)``; the name ``__exec__``
+runs a cell of code. Replies are JSON with arrays as ``.npy`` bytes in base64, so that the
 verifier never unpickles anything a student's code produced.
 """
 
@@ -48,18 +48,21 @@ def main() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the student's prints go nowhere
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115
     namespace = {"__name__": "__main__"}
-    for code in pickle.loads(_read(channel_in)):
+
+    def run_cell(code):
         try:
             exec(compile(code, "<cell>", "exec"), namespace)
         except BaseException:  # a broken cell costs the functions it defines, nothing else
             pass
+
     while True:
         try:
             name, args, kwargs = pickle.loads(_read(channel_in))
         except EOFError:
             return
         try:
-            result = namespace[name](*args, **kwargs)
+            function = run_cell if name == "__exec__" else namespace[name]
+            result = function(*args, **kwargs)
             reply = {"result": encode(result), "args": [encode(a) if isinstance(a, np.ndarray)
                                                         else None for a in args]}
         except BaseException as error:  # reported to the verifier as the call's exception

@@ -87,7 +87,7 @@ def _plots(outcomes: list[Outcome], max_score: float) -> str:
     left.set(title="total score", xlabel="points", ylabel="students")
     fractions = [[o.points(g) / o.cells[g].max_score for o in graded if g in o.cells
                   and o.cells[g].max_score] for g in cells]
-    right.boxplot(fractions, vert=False, tick_labels=cells)
+    right.boxplot(fractions, orientation="horizontal", tick_labels=cells)
     right.set(title="score per exercise (fraction of its points)", xlim=(-0.05, 1.05))
     tags = _figure_tag(fig)
     counts = misconceptions(outcomes).most_common(10)

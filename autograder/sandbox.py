@@ -86,17 +86,19 @@ def python_command(workdirs: list[Path], limits: Limits, python: list[str]) -> l
         f"--fsize={limits.file_bytes}", f"--nproc={limits.processes}", "--", *python]
 
 
-def kernel_command(workdirs: list[Path], limits: Limits) -> list[str]:
-    """The argv of a sandboxed IPython kernel, for a kernelspec."""
-    return python_command(workdirs, limits, [sys.executable, "-m", "ipykernel_launcher",
-                                             "-f", "{connection_file}"])
+def kernel_command(workdirs: list[Path], limits: Limits, log: Path) -> list[str]:
+    """The argv of a sandboxed IPython kernel, for a kernelspec; its own stderr goes to ``log``."""
+    kernel = python_command(workdirs, limits, [sys.executable, "-m", "ipykernel_launcher",
+                                               "-f", "{connection_file}"])
+    return ["/bin/sh", "-c", 'exec "$@" 2>>"$0"', str(log), *kernel]
 
 
 def install_kernelspec(jupyter_dir: Path, workdirs: list[Path], limits: Limits) -> str:
     """Write the sandbox kernelspec under ``jupyter_dir/kernels``; return its name."""
     folder = jupyter_dir / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": kernel_command(workdirs, limits), "display_name": "Python 3 (grading sandbox)",
-            "language": "python", "interrupt_mode": "message"}
+    spec = {"argv": kernel_command(workdirs, limits, jupyter_dir / "kernel.log"),
+            "display_name": "Python 3 (grading sandbox)", "language": "python",
+            "interrupt_mode": "message"}
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
     return KERNEL_NAME

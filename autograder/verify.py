@@ -31,7 +31,6 @@ import numpy as np
 from autograder import sandbox
 
 SERVER = Path(__file__).with_name("function_server.py")
-CALL_TIMEOUT = 60
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,7 @@ class Job:
     notebooks: dict[str, str]
     sandboxed: bool = True
     limits: sandbox.Limits = sandbox.Limits()
+    timeout: float = 60
 
 
 @dataclass
@@ -59,10 +59,16 @@ def failed(job: Job, error: BaseException) -> Verdict:
 
 
 class StudentProcess:
-    """The student's cells in a sandboxed Python, restarted after a crash or a timeout."""
+    """The student's cells in a sandboxed Python, restarted after a crash or a timeout.
 
-    def __init__(self, cells: list[str], sandboxed: bool, limits: sandbox.Limits):
-        self.cells, self.sandboxed, self.limits = cells, sandboxed, limits
+    Cells run one at a time, as in the notebook: a cell that kills or hangs the process is
+    dropped, and the others run again in a fresh process, as the resilient kernel does.
+    """
+
+    def __init__(self, cells: list[str], sandboxed: bool, limits: sandbox.Limits,
+                 timeout: float):
+        self.cells, self.sandboxed, self.limits, self.timeout = cells, sandboxed, limits, timeout
+        self.dropped: set[int] = set()
         self.process: subprocess.Popen | None = None
 
     def _start(self) -> None:
@@ -70,11 +76,25 @@ class StudentProcess:
         argv = sandbox.python_command([], self.limits, python) if self.sandboxed else python
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL)
-        self._send(pickle.dumps(self.cells))
+        for index, code in enumerate(self.cells):
+            if index in self.dropped:
+                continue
+            try:
+                self._request(("__exec__", (code,), {}))
+            except StudentError:
+                self.dropped.add(index)
+                return self._start()
 
-    def _send(self, body: bytes) -> None:
-        self.process.stdin.write(struct.pack(">I", len(body)) + body)
-        self.process.stdin.flush()
+    def _request(self, message: tuple) -> dict:
+        body = pickle.dumps(message)
+        try:
+            self.process.stdin.write(struct.pack(">I", len(body)) + body)
+            self.process.stdin.flush()
+            reader = _Reader(self.process.stdout, self.timeout)
+            return json.loads(reader.read(struct.unpack(">I", reader.read(4))[0]))
+        except (BrokenPipeError, EOFError, TimeoutError, ValueError) as error:
+            self.stop()
+            raise StudentError(f"the student's process died or hung ({error})") from None
 
     def stop(self) -> None:
         if self.process is not None:
@@ -85,8 +105,7 @@ class StudentProcess:
     def call(self, name: str, args: tuple, kwargs: dict):
         if self.process is None:
             self._start()
-        self._send(pickle.dumps((name, args, kwargs)))
-        reply = self._receive()
+        reply = self._request((name, args, kwargs))
         if "error" in reply:
             kind = getattr(builtins, reply["error"], None)
             if isinstance(kind, type) and issubclass(kind, Exception):
@@ -98,14 +117,6 @@ class StudentProcess:
                 if value.shape == original.shape:
                     original[...] = value  # in-place edits come back, as in the notebook
         return decode(reply["result"])
-
-    def _receive(self) -> dict:
-        reader = _Reader(self.process.stdout, CALL_TIMEOUT)
-        try:
-            return json.loads(reader.read(struct.unpack(">I", reader.read(4))[0]))
-        except (EOFError, TimeoutError, ValueError) as error:
-            self.stop()
-            raise StudentError(f"the student's process died or hung ({error})") from None
 
 
 class StudentError(Exception):
@@ -174,7 +185,7 @@ def run(job: Job) -> Verdict:
                    if c.cell_type == "code" and _is_import_cell(c.source)]
         solutions = [c.source for c in student_nb.cells
                      if c.metadata.get("nbgrader", {}).get("solution")]
-        student = StudentProcess(imports + solutions, job.sandboxed, job.limits)
+        student = StudentProcess(imports + solutions, job.sandboxed, job.limits, job.timeout)
         try:
             names = set().union(*map(_defined_names, solutions)) if solutions else set()
             namespace: dict = {}
