@@ -12,9 +12,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 test: $(VENV)/.installed  ## run the whole test suite
+	bash .ci/system-packages bubblewrap chromium
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 demo: $(VENV)/.installed  ## regenerate release/, build and grade the demo class, print the table
+	bash .ci/system-packages bubblewrap
 	$(PY) -m autograder demo
 
 lab: $(VENV)/.installed  ## open the course in JupyterLab (student notebooks in release/)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import grading, intake, pool, worker
+from autograder import course_root, grading, intake, pool, worker
 from autograder.sandbox import Limits
 
 
@@ -53,14 +53,14 @@ def _failed(task: worker.Task, error: BaseException) -> worker.Result:
                                                  "grading failed", message=reason))
 
 
-def grade_class(assignment: str, submissions: Path, options: Options = Options()
-                ) -> tuple[list[Outcome], list[str], float]:
+def grade_class(assignment: str, submissions: Path, options: Options = Options(),
+                root: Path = course_root.REPO_ROOT) -> tuple[list[Outcome], list[str], float]:
     """Grade every submission; return the outcomes by student, batch notes and the max score."""
     from autograder import verify
 
     students, notes = intake.collect(submissions)
     with tempfile.TemporaryDirectory(prefix="material-") as tmp:
-        material = worker.prepare(assignment, Path(tmp))
+        material = worker.prepare(assignment, Path(tmp), root)
         release = {p.name: nbformat.read(p, as_version=4)
                    for p in sorted((Path(tmp) / "release" / assignment).glob("*.ipynb"))}
         max_score = sum(c.metadata["nbgrader"].get("points", 0) for nb in release.values()

@@ -62,7 +62,7 @@ def _grade(args: argparse.Namespace) -> int:
         limits=sandbox.Limits(memory_bytes=args.memory_mb * 1024**2),
         cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout)
     outcomes, notes, max_score = classroom.grade_class(args.assignment, args.submissions,
-                                                       options)
+                                                       options, args.root)
     out = args.out or args.root / "graded" / args.assignment
     report.write(out, args.assignment, outcomes, notes, max_score)
     for note in notes:

@@ -1,9 +1,9 @@
-"""The main job: build a small demo class, grade it with nbgrader, print a table.
+"""The main job: build a demo class for every assignment, grade it with the full pipeline.
 
-Students, for every assignment that exists: ``demo-solution`` (the source solutions),
-``demo-blank`` (the release notebook untouched), ``demo-buggy`` (the solution with one typical
-bug from the assignment's catalogue, ``DEMO_BUGS``) and ``demo-broken`` (a notebook cut off
-mid-file: invalid JSON).
+For every assignment: ``solution`` (the worked solutions), ``buggy`` (one typical bug from the
+assignment's catalogue, ``DEMO_BUGS``), ``blank`` (the release notebook untouched) and ``broken``
+(a notebook cut off mid-file). Notebook 01 also gets malicious students from ``demo_class``.
+Results go to ``graded/<assignment>/`` (summary.csv, cells.csv, feedback/, report.html).
 """
 
 from __future__ import annotations
@@ -13,56 +13,71 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import course_root, grading, release, submissions
+from autograder import classroom, course_root, demo_class, grading, release, report, submissions
 
-STUDENTS = ("demo-solution", "demo-buggy", "demo-blank", "demo-broken")
 DEMO_BUGS = {"01_forward": "bug_stride_ignored"}
+MALICIOUS = ("input-transformer", "patch-checks", "os-exit", "numpy-shadow")
 
 
-def demo_notebook(student: str, source: Path, released: Path, assignment: str) -> str:
-    """The text of one demo student's notebook."""
+def demo_bug(assignment: str) -> submissions.Variant:
+    """The typical bug the ``buggy`` demo student makes in an assignment."""
+    bugs = [v for v in submissions.catalogue(assignment) if v.is_bug]
+    return next((v for v in bugs if v.name == DEMO_BUGS.get(assignment)), bugs[0])
+
+
+def student_files(student: str, source: Path, released: Path, assignment: str) -> str:
+    """The text of one generic demo student's notebook."""
     release_nb = nbformat.read(released, as_version=4)
     source_nb = nbformat.read(source, as_version=4)
-    if student == "demo-blank":
+    if student == "blank":
         return grading.notebook_text(release_nb)
-    if student == "demo-broken":
+    if student == "broken":
         text = grading.notebook_text(release_nb)
         return text[: len(text) // 2]
-    if student == "demo-solution":
+    if student == "solution":
         code = submissions.solution_cells(source_nb)
     else:
-        bugs = [v for v in submissions.catalogue(assignment) if v.is_bug]
-        bug = next((v for v in bugs if v.name == DEMO_BUGS.get(assignment)), bugs[0])
-        code = submissions.variant_cells(source_nb, bug)
+        code = submissions.variant_cells(source_nb, demo_bug(assignment))
     return grading.notebook_text(submissions.fill(release_nb, code))
 
 
-def build_class(root: Path, assignments: list[str]) -> None:
-    """Write every demo student's submissions under ``root/submitted``."""
-    for student in STUDENTS:
-        shutil.rmtree(root / "submitted" / student, ignore_errors=True)
-        for assignment in assignments:
-            pairs = zip(course_root.notebooks(root, assignment, "source"),
-                        course_root.notebooks(root, assignment, "release"), strict=True)
-            grading.submit(root, assignment, student,
-                           {s.name: demo_notebook(student, s, r, assignment) for s, r in pairs})
+def build_class(root: Path, assignment: str, folder: Path) -> None:
+    """Write the demo students' folders for one assignment into ``folder``."""
+    shutil.rmtree(folder, ignore_errors=True)
+    pairs = list(zip(course_root.notebooks(root, assignment, "source"),
+                     course_root.notebooks(root, assignment, "release"), strict=True))
+    for student in ("solution", "buggy", "blank", "broken"):
+        (folder / student).mkdir(parents=True)
+        for source, released in pairs:
+            (folder / student / released.name).write_text(
+                student_files(student, source, released, assignment))
+    if assignment == demo_class.ASSIGNMENT:
+        source, released = pairs[0]
+        demo_class.build(folder, source, released, list(MALICIOUS))
 
 
-def format_table(grades: list[grading.AssignmentGrade]) -> str:
-    """One line per student and assignment: score, status and what lost points."""
-    lines = [f"{'student':<15} {'assignment':<14} {'score':>11}  status / cells that lost points"]
-    for g in grades:
-        detail = g.message if g.status != "graded" else ", ".join(g.failed_cells()) or "-"
-        score = f"{g.score:g} / {g.max_score:g}" if g.status == "graded" else "-"
-        lines.append(f"{g.student:<15} {g.assignment:<14} {score:>11}  {g.status}: {detail}")
+def format_table(assignment: str, outcomes: list[classroom.Outcome], max_score: float) -> str:
+    """One line per student: score, status and why."""
+    lines = [f"\n{assignment}", f"  {'student':<18} {'score':>9}  status"]
+    for o in outcomes:
+        why = "; ".join(o.flags) or o.message or ", ".join(
+            g for g in sorted(o.cells) if o.points(g) < o.cells[g].max_score)
+        lines.append(f"  {o.student:<18} {o.score:>4g} / {max_score:<3g} {o.status}"
+                     + (f": {why[:110]}" if why else ""))
     return "\n".join(lines)
 
 
-def run(root: Path = course_root.REPO_ROOT) -> list[grading.AssignmentGrade]:
-    """Regenerate the release, build the demo class, grade it and print the table."""
-    assignments = release.generate(root)
-    build_class(root, assignments)
-    grades = [grade for assignment in assignments
-              for grade in grading.autograde_all(root, assignment, list(STUDENTS))]
-    print(format_table(grades))
-    return grades
+def run(root: Path = course_root.REPO_ROOT, workers: int | None = None
+        ) -> dict[str, list[classroom.Outcome]]:
+    """Regenerate the release, build the demo classes, grade them and print the tables."""
+    options = classroom.Options(workers=workers or classroom.Options().workers)
+    results = {}
+    for assignment in release.generate(root):
+        folder = root / "graded" / "demo-class" / assignment
+        build_class(root, assignment, folder)
+        outcomes, notes, max_score = classroom.grade_class(assignment, folder, options, root)
+        report.write(root / "graded" / assignment, assignment, outcomes, notes, max_score)
+        print(format_table(assignment, outcomes, max_score), flush=True)
+        results[assignment] = outcomes
+    print(f"\nReports: {root / 'graded'}/<assignment>/report.html")
+    return results

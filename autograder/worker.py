@@ -103,13 +103,14 @@ def run(task: Task) -> Result:
         return result
 
 
-def prepare(assignment: str, workdir: Path) -> Material:
-    """Generate the assignment once into ``workdir`` and keep its source and gradebook."""
+def prepare(assignment: str, workdir: Path, root: Path = course_root.REPO_ROOT) -> Material:
+    """Generate the assignment of the course at ``root`` once into ``workdir``; keep its source
+    and gradebook."""
     from autograder import release
 
     (workdir / "source").mkdir(parents=True, exist_ok=True)
     source = workdir / "source" / assignment
-    shutil.copytree(course_root.REPO_ROOT / "source" / assignment, source, dirs_exist_ok=True)
-    shutil.copy(course_root.REPO_ROOT / course_root.CONFIG_FILE, workdir)
+    shutil.copytree(root / "source" / assignment, source, dirs_exist_ok=True)
+    shutil.copy(root / course_root.CONFIG_FILE, workdir)
     release.generate(workdir, [assignment])
     return Material(assignment, source, workdir / "gradebook.db")
