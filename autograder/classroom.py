@@ -56,8 +56,6 @@ def _failed(task: worker.Task, error: BaseException) -> worker.Result:
 def grade_class(assignment: str, submissions: Path, options: Options = Options(),
                 root: Path = course_root.REPO_ROOT) -> tuple[list[Outcome], list[str], float]:
     """Grade every submission; return the outcomes by student, batch notes and the max score."""
-    from autograder import verify
-
     students, notes = intake.collect(submissions)
     with tempfile.TemporaryDirectory(prefix="material-") as tmp:
         material = worker.prepare(assignment, Path(tmp), root)
@@ -67,22 +65,15 @@ def grade_class(assignment: str, submissions: Path, options: Options = Options()
                         for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
         rebuilt = [intake.rebuild(students[s], release) for s in sorted(students)]
         tasks = [worker.Task(r.student, material, r.notebooks, options.sandboxed,
-                             options.limits, options.cell_timeout, options.submission_timeout)
+                             options.limits, options.cell_timeout, options.submission_timeout,
+                             options.verify)
                  for r in rebuilt if not r.problem]
         results = {r.grade.student: r for r in
                    pool.run_all(worker.run, tasks, options.workers, _failed)}
-        checks = {}
-        if options.verify:
-            jobs = [verify.Job(t.student, material.source, t.notebooks, options.sandboxed,
-                               options.limits, options.cell_timeout) for t in tasks]
-            checks = dict(zip([t.student for t in tasks],
-                              pool.run_all(verify.run, jobs, options.workers, verify.failed,
-                                           label="verifying"), strict=True))
-    return [_outcome(r, results.get(r.student), checks.get(r.student)) for r in rebuilt], \
-        notes, max_score
+    return [_outcome(r, results.get(r.student)) for r in rebuilt], notes, max_score
 
 
-def _outcome(rebuilt: intake.Rebuilt, result: worker.Result | None, check) -> Outcome:
+def _outcome(rebuilt: intake.Rebuilt, result: worker.Result | None) -> Outcome:
     if rebuilt.problem:
         return Outcome(rebuilt.student, "not graded", flags=rebuilt.flags, message=rebuilt.problem)
     grade = result.grade
@@ -90,6 +81,7 @@ def _outcome(rebuilt: intake.Rebuilt, result: worker.Result | None, check) -> Ou
                       message=grade.message, feedback=result.feedback)
     if grade.status != "graded":
         return outcome
+    check = result.verdict
     if check is not None:
         outcome.verified = check.points
         outcome.flags += check.flags

@@ -4,6 +4,8 @@
   restarts, the cells before it (except test cells) run again silently, grading goes on.
 * A whole submission has a time budget as well as the per-cell timeout.
 * A cell's stream output is capped, so a print flood cannot exhaust the grader's memory.
+* With ``grade_only``, worked examples and plots are skipped: grading needs only the import,
+  solution and test cells (tests never rely on what an example cell computes).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from jupyter_client.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Bool, Integer
+
+from autograder import cells
 
 
 class ResilientExecute(Execute):
@@ -23,6 +27,7 @@ class ResilientExecute(Execute):
     submission_timeout = Integer(900, help="Seconds for the whole notebook.").tag(config=True)
     max_stream_chars = Integer(200_000, help="Characters of stream output kept per cell."
                                ).tag(config=True)
+    grade_only = Bool(False, help="Run only import, solution and test cells.").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.submission_timeout
@@ -35,6 +40,8 @@ class ResilientExecute(Execute):
         return remaining if per_cell is None else min(per_cell, remaining)
 
     def preprocess_cell(self, cell, resources, index):
+        if self.grade_only and cell.cell_type == "code" and not cells.needed_for_tests(cell):
+            return cell, self.resources
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -53,8 +60,9 @@ class ResilientExecute(Execute):
             self.kc.stop_channels()
         self.kc = run_sync(self.async_start_new_kernel_client)()
         for earlier, cell in enumerate(self.nb.cells[:index]):
-            grade = cell.metadata.get("nbgrader", {}).get("grade", False)
-            if cell.cell_type != "code" or grade or earlier in self._crashed:
+            skipped = self.grade_only and not cells.needed_for_tests(cell)
+            grade = cells.nbgrader_meta(cell).get("grade", False)
+            if cell.cell_type != "code" or grade or skipped or earlier in self._crashed:
                 continue
             msg_id = self.kc.execute(cell.source, silent=True, store_history=False)
             try:

@@ -2,17 +2,23 @@
 
 Protocol on stdin/stdout, each message a 4-byte big-endian length and a body. Each request
 (pickled, from the trusted verifier) is a call ``(name, args, kwargs)``; the name ``__exec__``
-runs a cell of code. Replies are JSON with arrays as ``.npy`` bytes in base64, so that the
-verifier never unpickles anything a student's code produced.
+runs a cell of code, ``__imports__`` binds a setup cell's imports lazily (a module is loaded
+when first used: most solutions never touch PyTorch, so the re-check need not pay for it).
+Replies are JSON with arrays as ``.npy`` bytes in base64, so that the verifier never unpickles
+anything a student's code produced.
 """
 
+import ast
 import base64
+import importlib
+import importlib.util
 import io
 import json
 import os
 import pickle
 import struct
 import sys
+import types
 
 import numpy as np
 
@@ -42,6 +48,33 @@ def encode(value):
     raise TypeError(f"cannot return a {type(value).__name__}")
 
 
+class LazyModule(types.ModuleType):
+    """A module imported on first attribute access."""
+
+    def __getattr__(self, attribute):
+        return getattr(importlib.import_module(self.__name__), attribute)
+
+
+def lazy_imports(code, namespace) -> None:
+    """Bind the names an import cell defines, loading modules only when they are used."""
+    for node in ast.parse(code).body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    namespace[alias.asname] = LazyModule(alias.name)
+                else:
+                    top = alias.name.split(".")[0]
+                    namespace[top] = importlib.import_module(top)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                if importlib.util.find_spec(full) is not None:
+                    namespace[alias.asname or alias.name] = LazyModule(full)
+                else:
+                    module = importlib.import_module(node.module)
+                    namespace[alias.asname or alias.name] = getattr(module, alias.name)
+
+
 def main() -> None:
     channel_in = sys.stdin.buffer
     channel_out = os.fdopen(os.dup(1), "wb")
@@ -61,7 +94,10 @@ def main() -> None:
         except EOFError:
             return
         try:
-            function = run_cell if name == "__exec__" else namespace[name]
+            if name == "__imports__":
+                function = lambda code: lazy_imports(code, namespace)  # noqa: E731
+            else:
+                function = run_cell if name == "__exec__" else namespace[name]
             result = function(*args, **kwargs)
             reply = {"result": encode(result), "args": [encode(a) if isinstance(a, np.ndarray)
                                                         else None for a in args]}

@@ -108,6 +108,9 @@ def report_html(assignment: str, outcomes: list[Outcome], notes: list[str],
         f"<td>{html.escape(o.status)}</td><td>{html.escape('; '.join(o.flags) or o.message)}"
         "</td></tr>" for o in outcomes)
     notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes) or "<li>none</li>"
+    causes = "".join(f"<tr><td>{n}</td><td>{html.escape(cause)}</td></tr>"
+                     for cause, n in misconceptions(outcomes).most_common()) or \
+        "<tr><td>0</td><td>no failure matched a known misconception</td></tr>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(assignment)}: class report</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:75em}}table{{border-collapse:collapse}}
@@ -117,6 +120,8 @@ td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}img{{max-width:1
 {sum(o.status == "needs review" for o in outcomes)} to review,
 {sum(o.status in ("not graded", "grading failed") for o in outcomes)} not graded.</p>
 {_plots(outcomes, max_score)}
+<h2>Misconceptions named in failed checks</h2>
+<table><tr><th>students</th><th>likely cause</th></tr>{causes}</table>
 <h2>Students</h2><table><tr><th>student</th><th>score</th><th>status</th><th>flags / reason</th>
 </tr>{rows}</table><h2>Batch notes</h2><ul>{notes_html}</ul></body></html>
 """

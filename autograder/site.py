@@ -27,7 +27,7 @@ from nbconvert.preprocessors import ExecutePreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, NbGraderPreprocessor
 from traitlets import Unicode
 
-from autograder import course_root, submissions
+from autograder import cells, course_root, submissions
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_OUT = Path("build") / "solutions"
@@ -146,7 +146,7 @@ def collect(root: Path) -> list[Page]:
             stem = path.stem if path.stem == assignment else f"{assignment}--{path.stem}"
             exercises = list(dict.fromkeys(  # the functions the student writes, in order
                 name for code in submissions.solution_cells(nb).values()
-                for name in sorted(submissions.defined_functions(code))))
+                for name in sorted(cells.defined_names(code))))
             pages.append(Page(assignment, path, f"{stem}.html", title or path.stem, summary,
                               exercises))
     return pages

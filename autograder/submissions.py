@@ -15,6 +15,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.cells import defined_names
+
 CATALOGUE = Path(__file__).resolve().parent / "catalogue"
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
@@ -73,11 +75,6 @@ def solution_cells(source_nb: nbformat.NotebookNode) -> dict[str, str]:
     return cells
 
 
-def defined_functions(code: str) -> set[str]:
-    """Names of the top-level functions a cell defines."""
-    return {n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef)}
-
-
 def variant_cells(source_nb: nbformat.NotebookNode, variant: Variant) -> dict[str, str]:
     """Solution cells where each cell defining one of the variant's functions takes its code.
 
@@ -87,7 +84,7 @@ def variant_cells(source_nb: nbformat.NotebookNode, variant: Variant) -> dict[st
     cells = solution_cells(source_nb)
     replaced: set[str] = set()
     for grade_id, code in cells.items():
-        names = defined_functions(code)
+        names = defined_names(code)
         if names & set(variant.functions):
             keep_solution = names - set(variant.functions)
             cells[grade_id] = f"{code}\n\n{variant.code}" if keep_solution else variant.code

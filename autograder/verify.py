@@ -9,7 +9,6 @@ fails here is flagged. A cell whose test cannot be replayed this way is left to 
 
 from __future__ import annotations
 
-import ast
 import base64
 import builtins
 import contextlib
@@ -28,7 +27,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from autograder import sandbox
+from autograder import cells, sandbox
 
 SERVER = Path(__file__).with_name("function_server.py")
 
@@ -65,9 +64,10 @@ class StudentProcess:
     dropped, and the others run again in a fresh process, as the resilient kernel does.
     """
 
-    def __init__(self, cells: list[str], sandboxed: bool, limits: sandbox.Limits,
-                 timeout: float):
-        self.cells, self.sandboxed, self.limits, self.timeout = cells, sandboxed, limits, timeout
+    def __init__(self, imports: list[str], cells: list[str], sandboxed: bool,
+                 limits: sandbox.Limits, timeout: float):
+        self.imports, self.cells = imports, cells
+        self.sandboxed, self.limits, self.timeout = sandboxed, limits, timeout
         self.dropped: set[int] = set()
         self.process: subprocess.Popen | None = None
 
@@ -76,6 +76,8 @@ class StudentProcess:
         argv = sandbox.python_command([], self.limits, python) if self.sandboxed else python
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL)
+        for code in self.imports:
+            self._request(("__imports__", (code,), {}))
         for index, code in enumerate(self.cells):
             if index in self.dropped:
                 continue
@@ -155,39 +157,19 @@ def decode(value):
     return value["value"]
 
 
-def _without_magics(code: str) -> str:
-    return "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
-
-
-def _is_import_cell(code: str) -> bool:
-    try:
-        body = ast.parse(_without_magics(code)).body
-    except SyntaxError:
-        return False
-    return bool(body) and all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in body)
-
-
-def _defined_names(code: str) -> set[str]:
-    try:
-        body = ast.parse(code).body
-    except SyntaxError:
-        return set()
-    return {n.name for n in body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-
-
 def run(job: Job) -> Verdict:
     """Re-run every test cell of the source notebooks against the student's functions."""
     verdict = Verdict()
     for name, text in job.notebooks.items():
         student_nb = nbformat.reads(text, as_version=4)
         source_nb = nbformat.read(job.source / name, as_version=4)
-        imports = [_without_magics(c.source) for c in source_nb.cells
-                   if c.cell_type == "code" and _is_import_cell(c.source)]
+        imports = [cells.without_magics(c.source) for c in source_nb.cells
+                   if c.cell_type == "code" and cells.is_import_cell(c.source)]
         solutions = [c.source for c in student_nb.cells
                      if c.metadata.get("nbgrader", {}).get("solution")]
-        student = StudentProcess(imports + solutions, job.sandboxed, job.limits, job.timeout)
+        student = StudentProcess(imports, solutions, job.sandboxed, job.limits, job.timeout)
         try:
-            names = set().union(*map(_defined_names, solutions)) if solutions else set()
+            names = set().union(*map(cells.defined_names, solutions)) if solutions else set()
             namespace: dict = {}
             for code in imports:
                 exec(compile(code, "<imports>", "exec"), namespace)  # noqa: S102 (trusted)

@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import course_root, grading, sandbox
+from autograder import course_root, grading, sandbox, verify
 
 
 @dataclass(frozen=True)
@@ -36,15 +36,17 @@ class Task:
     limits: sandbox.Limits = sandbox.Limits()
     cell_timeout: int = 60
     submission_timeout: int = 900
+    verify: bool = True
 
 
 @dataclass
 class Result:
-    """What a task gives back: the grade, the executed notebooks and the feedback pages."""
+    """What a task gives back: the grade, the executed notebooks, feedback, the re-check."""
 
     grade: grading.AssignmentGrade
     autograded: dict[str, str] = field(default_factory=dict)
     feedback: dict[str, str] = field(default_factory=dict)
+    verdict: verify.Verdict | None = None
 
 
 def task_config(task: Task, course_dir: Path, kernel_dir: Path):
@@ -64,6 +66,7 @@ def task_config(task: Task, course_dir: Path, kernel_dir: Path):
     config.CourseDirectory.root = str(course_dir)
     config.Execute.timeout = task.cell_timeout
     config.ResilientExecute.submission_timeout = task.submission_timeout
+    config.ResilientExecute.grade_only = True
     config.Autograde.autograde_preprocessors = [
         ResilientExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]
@@ -100,7 +103,19 @@ def run(task: Task) -> Result:
             api.generate_feedback(assignment, task.student, force=True)
             folder = course_dir / "feedback" / task.student / assignment
             result.feedback = {p.name: p.read_text() for p in folder.glob("*.html")}
+            if task.verify:
+                result.verdict = _verify(task)
         return result
+
+
+def _verify(task: Task) -> verify.Verdict:
+    """The independent re-check; if it cannot run, say so and overrule nothing."""
+    job = verify.Job(task.student, task.material.source, task.notebooks, task.sandboxed,
+                     task.limits, task.cell_timeout)
+    try:
+        return verify.run(job)
+    except Exception as error:  # a bug of ours must not cost the student their grade
+        return verify.failed(job, error)
 
 
 def prepare(assignment: str, workdir: Path, root: Path = course_root.REPO_ROOT) -> Material:
