@@ -131,3 +131,24 @@ OUTPUT_SIZE = {
     "stride_pad": [(5, 3, 1, 1), (7, 3, 2, 0), (8, 3, 2, 0), (10, 3, 3, 0), (9, 4, 2, 1),
                    (6, 5, 3, 2), (1, 3, 1, 1), (100, 5, 4, 0), (11, 2, 5, 3)],
 }
+
+# Single-channel backward cases (notebook 03): stride 1 and pad 0 throughout. The square group
+# keeps H == W and KH == KW so that only the nonsquare group can catch mixed-up axes; both groups
+# include a 1x1 kernel (no overlap between windows, no flip visible) and a kernel as large as the
+# input (one window), so that a bug that is only right on those still fails on the others.
+SINGLE_BACKWARD = {
+    "square": [
+        ConvCase("bwd-5x5-3x3", 5, 5, 3, 3),
+        ConvCase("bwd-6x6-2x2", 6, 6, 2, 2),
+        ConvCase("bwd-8x8-5x5", 8, 8, 5, 5),
+        ConvCase("bwd-7x7-1x1", 7, 7, 1, 1),
+        ConvCase("bwd-4x4-4x4", 4, 4, 4, 4),
+    ],
+    "nonsquare": [
+        ConvCase("bwd-5x8-3x2", 5, 8, 3, 2),
+        ConvCase("bwd-9x4-2x3", 9, 4, 2, 3),
+        ConvCase("bwd-6x7-4x1", 6, 7, 4, 1),
+        ConvCase("bwd-7x5-1x5", 7, 5, 1, 5),
+        ConvCase("bwd-4x6-4x6", 4, 6, 4, 6),
+    ],
+}

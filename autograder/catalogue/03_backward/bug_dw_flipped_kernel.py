@@ -1,0 +1,17 @@
+"""The backward-pass article's error: dW rotated by 180 degrees (a flipped kernel in dW)."""
+
+import numpy as np
+
+EXPECTED_FAILURES = ["test_backward_dw", "test_backward_nonsquare"]
+
+
+def conv2d_single_backward(dout, x, w):
+    KH, KW = w.shape
+    HO, WO = dout.shape
+    dx = np.zeros(x.shape)
+    dw = np.zeros(w.shape)
+    for i in range(HO):
+        for j in range(WO):
+            dx[i:i + KH, j:j + KW] += dout[i, j] * w
+            dw += dout[i, j] * x[i:i + KH, j:j + KW]
+    return dx, dw[::-1, ::-1], float(np.sum(dout))
