@@ -15,7 +15,8 @@ import nbformat
 
 from autograder import classroom, course_root, demo_class, grading, release, report, submissions
 
-DEMO_BUGS = {"01_forward": "bug_stride_ignored", "03_backward": "bug_dw_flipped_kernel"}
+DEMO_BUGS = {"01_forward": "bug_stride_ignored", "02_gradcheck": "bug_directional_all_ones",
+             "03_backward": "bug_dw_flipped_kernel"}
 MALICIOUS = ("input-transformer", "patch-checks", "os-exit", "numpy-shadow")
 
 

@@ -43,16 +43,21 @@ def scaled_error(got: np.ndarray, expected: np.ndarray) -> float:
     return float(np.max(np.abs(got - expected), initial=0.0)) / scale
 
 
-def call_student(fn: Callable, *args, label: str, **kwargs):
-    """Call ``fn`` on copies of its array arguments; crashes and in-place edits become failures."""
-    copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+def call_safely(fn: Callable, *args, label: str, **kwargs):
+    """Call ``fn``; a crash (or the unfilled stub) becomes a :class:`CheckFailure` for the case."""
     try:
-        result = fn(*copies, **kwargs)
+        return fn(*args, **kwargs)
     except NotImplementedError:
         raise CheckFailure(f"{fn.__name__} is not implemented yet.") from None
     except Exception as error:  # any crash on valid input is the student's to see
         raise CheckFailure(
             f"{fn.__name__} raised {type(error).__name__}: {error} (on {label})") from None
+
+
+def call_student(fn: Callable, *args, label: str, **kwargs):
+    """Call ``fn`` on copies of its array arguments; crashes and in-place edits become failures."""
+    copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    result = call_safely(fn, *copies, label=label, **kwargs)
     for original, copy in zip(args, copies, strict=True):
         if isinstance(original, np.ndarray) and not np.array_equal(original, copy):
             raise CheckFailure(
