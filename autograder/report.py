@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import re
+import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from autograder.classroom import Outcome  # noqa: E402
 
@@ -80,22 +83,38 @@ def _plots(outcomes: list[Outcome], max_score: float) -> str:
     graded = [o for o in outcomes if o.cells]
     if not graded:
         return "<p>No submission could be graded.</p>"
-    cells = sorted({g for o in graded for g in o.cells})
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
-    left.hist([o.score for o in graded], bins=min(20, int(max_score) + 1),
-              range=(0, max_score), color="tab:blue", edgecolor="white")
-    left.set(title="total score", xlabel="points", ylabel="students")
-    fractions = [[o.points(g) / o.cells[g].max_score for o in graded if g in o.cells
-                  and o.cells[g].max_score] for g in cells]
-    right.boxplot(fractions, orientation="horizontal", tick_labels=cells)
-    right.set(title="score per exercise (fraction of its points)", xlim=(-0.05, 1.05))
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.hist([o.score for o in graded], bins=min(20, int(max_score) + 1), range=(0, max_score),
+            color="tab:blue", edgecolor="white")
+    ax.set(title="total score", xlabel="points", ylabel="students")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     tags = _figure_tag(fig)
+
+    cells = sorted({g for o in graded for g in o.cells}, reverse=True)
+    outcomes_by_kind: dict[str, list[int]] = {"full": [], "partial": [], "no": []}
+    for g in cells:
+        points = [o.points(g) / o.cells[g].max_score for o in graded
+                  if g in o.cells and o.cells[g].max_score]
+        outcomes_by_kind["full"].append(sum(p >= 1 for p in points))
+        outcomes_by_kind["partial"].append(sum(0 < p < 1 for p in points))
+        outcomes_by_kind["no"].append(sum(p <= 0 for p in points))
+    fig, ax = plt.subplots(figsize=(9, 0.6 + 0.35 * len(cells)))
+    left = np.zeros(len(cells))
+    for kind, colour in (("full", "tab:green"), ("partial", "gold"), ("no", "tab:red")):
+        ax.barh(cells, outcomes_by_kind[kind], left=left, color=colour, label=kind + " points")
+        left += outcomes_by_kind[kind]
+    ax.set(title="points per exercise (students)", xlabel="students")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    tags += _figure_tag(fig)
+
     counts = misconceptions(outcomes).most_common(10)
     if counts:
-        fig, ax = plt.subplots(figsize=(12, 0.5 + 0.45 * len(counts)))
-        ax.barh([c[:80] for c, _ in counts][::-1], [n for _, n in counts][::-1],
-                color="tab:orange")
-        ax.set(title="most frequent misconceptions (students)", xlabel="students")
+        fig, ax = plt.subplots(figsize=(9, 0.6 + 0.4 * len(counts)))
+        ax.barh([textwrap.shorten(c, 70) for c, _ in counts][::-1],
+                [n for _, n in counts][::-1], color="tab:orange")
+        ax.set(title="most frequent misconceptions", xlabel="students")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         tags += _figure_tag(fig)
     return tags
 
