@@ -87,8 +87,10 @@ def _outcome(rebuilt: intake.Rebuilt, result: worker.Result | None) -> Outcome:
         outcome.flags += check.flags
         for grade_id, cell in grade.cells.items():
             if cell.score > check.points.get(grade_id, cell.score):
+                reason = check.reasons.get(grade_id, "")
                 outcome.flags.append(f"{grade_id}: nbgrader gave {cell.score:g} points, the "
-                                     f"independent re-check {check.points[grade_id]:g}")
+                                     f"independent re-check {check.points[grade_id]:g}"
+                                     + (f" ({reason})" if reason else ""))
     if outcome.flags:
         outcome.status = "needs review"
     return outcome

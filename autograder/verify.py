@@ -30,6 +30,9 @@ import numpy as np
 from autograder import cells, sandbox
 
 SERVER = Path(__file__).with_name("function_server.py")
+# Assignments whose tests hand the student's code functions built on PyTorch (notebook 02's
+# checkers are graded on course functions); everywhere else a solution must not use PyTorch.
+TORCH_ALLOWED = frozenset({"02_gradcheck"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Verdict:
     """Points each test cell earned in the re-check, and what could not be re-checked."""
 
     points: dict[str, float] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
 
 
@@ -65,14 +69,15 @@ class StudentProcess:
     """
 
     def __init__(self, imports: list[str], cells: list[str], sandboxed: bool,
-                 limits: sandbox.Limits, timeout: float):
-        self.imports, self.cells = imports, cells
+                 limits: sandbox.Limits, timeout: float, torch: bool):
+        self.imports, self.cells, self.torch = imports, cells, torch
         self.sandboxed, self.limits, self.timeout = sandboxed, limits, timeout
         self.dropped: set[int] = set()
         self.process: subprocess.Popen | None = None
 
     def _start(self) -> None:
-        python = [sys.executable, "-I", "-c", SERVER.read_text()]
+        python = [sys.executable, "-I", "-c", SERVER.read_text(),
+                  *([] if self.torch else ["--no-torch"])]
         argv = sandbox.python_command([], self.limits, python) if self.sandboxed else python
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL)
@@ -167,7 +172,8 @@ def run(job: Job) -> Verdict:
                    if c.cell_type == "code" and cells.is_import_cell(c.source)]
         solutions = [c.source for c in student_nb.cells
                      if c.metadata.get("nbgrader", {}).get("solution")]
-        student = StudentProcess(imports, solutions, job.sandboxed, job.limits, job.timeout)
+        student = StudentProcess(imports, solutions, job.sandboxed, job.limits, job.timeout,
+                                 torch=job.source.name in TORCH_ALLOWED)
         try:
             names = set().union(*map(cells.defined_names, solutions)) if solutions else set()
             namespace: dict = {}
@@ -178,8 +184,10 @@ def run(job: Job) -> Verdict:
             for cell in source_nb.cells:
                 meta = cell.metadata.get("nbgrader", {})
                 if meta.get("grade") and cell.cell_type == "code":
-                    verdict.points[meta["grade_id"]] = _run_test(cell.source, namespace,
-                                                                 meta.get("points", 0))
+                    points, reason = _run_test(cell.source, namespace, meta.get("points", 0))
+                    verdict.points[meta["grade_id"]] = points
+                    if reason:
+                        verdict.reasons[meta["grade_id"]] = reason
         finally:
             student.stop()
     return verdict
@@ -196,14 +204,14 @@ def _proxy(student: StudentProcess, name: str):
     return call
 
 
-def _run_test(code: str, namespace: dict, points: float) -> float:
+def _run_test(code: str, namespace: dict, points: float) -> tuple[float, str]:
+    """The points a test cell earns here, and why it failed (empty if it passed)."""
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(code, "<test>", "exec"), dict(namespace))  # noqa: S102 (trusted)
-    except (pickle.PicklingError, AttributeError, TypeError) as error:
-        if "pickle" in str(error).lower():
-            return points  # not replayable here (e.g. a lambda argument): nbgrader's stands
-        return 0.0
-    except Exception:
-        return 0.0
-    return float(points)
+    except Exception as error:
+        if isinstance(error, (pickle.PicklingError, AttributeError, TypeError)) and \
+                "pickle" in str(error).lower():
+            return float(points), ""  # not replayable here (a lambda argument): nbgrader's stands
+        return 0.0, " ".join(f"{type(error).__name__}: {error}".split())[:200]
+    return float(points), ""
