@@ -18,11 +18,21 @@ from autograder import course_root, grading, sandbox, verify
 
 @dataclass(frozen=True)
 class Material:
-    """What every task of one assignment needs: its source folder and a gradebook template."""
+    """What every task of one assignment needs, as data (a task may run on another machine):
+    the files of ``source/<assignment>/`` and a gradebook that already knows the assignment."""
 
     assignment: str
-    source: Path
-    gradebook: Path
+    files: dict[str, bytes]
+    gradebook: bytes
+
+    def unpack(self, course_dir: Path) -> Path:
+        """Write the material into a course folder; return its source folder."""
+        source = course_dir / "source" / self.assignment
+        for name, data in self.files.items():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            (source / name).write_bytes(data)
+        (course_dir / "gradebook.db").write_bytes(self.gradebook)
+        return source
 
 
 @dataclass(frozen=True)
@@ -87,9 +97,7 @@ def run(task: Task) -> Result:
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         course_dir, kernel_dir = Path(tmp) / "course", Path(tmp) / "kernel"
         kernel_dir.mkdir(parents=True)
-        (course_dir / "source").mkdir(parents=True)
-        (course_dir / "source" / assignment).symlink_to(task.material.source)
-        shutil.copy(task.material.gradebook, course_dir / "gradebook.db")
+        source = task.material.unpack(course_dir)
         (course_dir / "autograded").mkdir()
         grading.submit(course_dir, assignment, task.student, task.notebooks)
         os.environ["JUPYTER_PATH"] = str(kernel_dir / "jupyter")
@@ -104,14 +112,14 @@ def run(task: Task) -> Result:
             folder = course_dir / "feedback" / task.student / assignment
             result.feedback = {p.name: p.read_text() for p in folder.glob("*.html")}
             if task.verify:
-                result.verdict = _verify(task)
+                result.verdict = _verify(task, source)
         return result
 
 
-def _verify(task: Task) -> verify.Verdict:
+def _verify(task: Task, source: Path) -> verify.Verdict:
     """The independent re-check; if it cannot run, say so and overrule nothing."""
-    job = verify.Job(task.student, task.material.source, task.notebooks, task.sandboxed,
-                     task.limits, task.cell_timeout)
+    job = verify.Job(task.student, source, task.notebooks, task.sandboxed, task.limits,
+                     task.cell_timeout)
     try:
         return verify.run(job)
     except Exception as error:  # a bug of ours must not cost the student their grade
@@ -120,12 +128,13 @@ def _verify(task: Task) -> verify.Verdict:
 
 def prepare(assignment: str, workdir: Path, root: Path = course_root.REPO_ROOT) -> Material:
     """Generate the assignment of the course at ``root`` once into ``workdir``; keep its source
-    and gradebook."""
+    files and the gradebook that generation made."""
     from autograder import release
 
-    (workdir / "source").mkdir(parents=True, exist_ok=True)
     source = workdir / "source" / assignment
     shutil.copytree(root / "source" / assignment, source, dirs_exist_ok=True)
     shutil.copy(root / course_root.CONFIG_FILE, workdir)
     release.generate(workdir, [assignment])
-    return Material(assignment, source, workdir / "gradebook.db")
+    files = {p.relative_to(source).as_posix(): p.read_bytes()
+             for p in sorted(source.rglob("*")) if p.is_file()}
+    return Material(assignment, files, (workdir / "gradebook.db").read_bytes())
