@@ -29,3 +29,7 @@ c.IgnorePattern.pattern = r"(?s)."
 
 # Feedback shows every test cell's source: strip the hidden tests from it first.
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+
+# `autograder grade` runs on a Dask cluster when this names its scheduler (docs/scale.md);
+# unset, it grades on a local pool of processes.
+# c.GradingCluster.scheduler = "tcp://grading-scheduler:8786"

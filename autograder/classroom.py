@@ -45,6 +45,7 @@ class Options:
     limits: Limits = Limits()
     cell_timeout: int = 60
     submission_timeout: int = 900
+    scheduler: str | None = None  # a Dask scheduler address; None: the local pool
 
 
 def _failed(task: worker.Task, error: BaseException) -> worker.Result:
@@ -68,8 +69,13 @@ def grade_class(assignment: str, submissions: Path, options: Options = Options()
                              options.limits, options.cell_timeout, options.submission_timeout,
                              options.verify)
                  for r in rebuilt if not r.problem]
-        results = {r.grade.student: r for r in
-                   pool.run_all(worker.run, tasks, options.workers, _failed)}
+        if options.scheduler:
+            from autograder.cluster import run_on_cluster
+
+            graded = run_on_cluster(worker.run, tasks, options.scheduler, _failed)
+        else:
+            graded = pool.run_all(worker.run, tasks, options.workers, _failed)
+        results = {r.grade.student: r for r in graded}
     return [_outcome(r, results.get(r.student)) for r in rebuilt], notes, max_score
 
 

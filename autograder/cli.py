@@ -51,7 +51,9 @@ def _solutions(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     from autograder import classroom, report, sandbox
 
-    if not args.unsandboxed:
+    scheduler = args.scheduler or course_root.load_config(args.root).GradingCluster.get(
+        "scheduler")
+    if not args.unsandboxed and not scheduler:  # on a cluster, each worker checks for itself
         try:
             sandbox.bwrap_path()
         except sandbox.SandboxUnavailable as error:
@@ -59,6 +61,7 @@ def _grade(args: argparse.Namespace) -> int:
             return 2
     options = classroom.Options(
         workers=args.workers, sandboxed=not args.unsandboxed, verify=not args.no_verify,
+        scheduler=scheduler,
         limits=sandbox.Limits(memory_bytes=args.memory_mb * 1024**2),
         cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout)
     outcomes, notes, max_score = classroom.grade_class(args.assignment, args.submissions,
@@ -100,6 +103,9 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", type=Path, help="output folder (default: graded/ASSIGNMENT)")
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                        help="parallel grading processes (default: the number of cores)")
+    grade.add_argument("--scheduler", help="grade on the Dask cluster at this address (e.g. "
+                       "tcp://10.0.0.5:8786; default: c.GradingCluster.scheduler in "
+                       "nbgrader_config.py, else the local pool)")
     grade.add_argument("--unsandboxed", action="store_true",
                        help="run students' code without bubblewrap (unsafe: trusted code only)")
     grade.add_argument("--no-verify", action="store_true",
