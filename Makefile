@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 test: $(VENV)/.installed  ## run the whole test suite
-	bash .ci/system-packages bubblewrap chromium
+	bash .ci/system-packages bubblewrap chromium postgresql
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 demo: $(VENV)/.installed  ## regenerate release/, build and grade the demo class, print the table

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import course_root, grading, intake, pool, worker
+from autograder import course_root, grading, intake, pool, record, worker
 from autograder.sandbox import Limits
 
 
@@ -46,6 +46,8 @@ class Options:
     cell_timeout: int = 60
     submission_timeout: int = 900
     scheduler: str | None = None  # a Dask scheduler address; None: the local pool
+    record: bool = False  # write the results into the course's nbgrader gradebook
+    db_url: str | None = None  # that gradebook, when not nbgrader_config.py's db_url
 
 
 def _failed(task: worker.Task, error: BaseException) -> worker.Result:
@@ -76,7 +78,23 @@ def grade_class(assignment: str, submissions: Path, options: Options = Options()
         else:
             graded = pool.run_all(worker.run, tasks, options.workers, _failed)
         results = {r.grade.student: r for r in graded}
-    return [_outcome(r, results.get(r.student)) for r in rebuilt], notes, max_score
+    outcomes = [_outcome(r, results.get(r.student)) for r in rebuilt]
+    if options.record:
+        _record(root, assignment, rebuilt, results, options.db_url)
+        record.overrule(root, assignment, outcomes, options.db_url)
+    return outcomes, notes, max_score
+
+
+def _record(root: Path, assignment: str, rebuilt: list[intake.Rebuilt],
+            results: dict[str, worker.Result], db_url: str | None) -> None:
+    """Record every graded student in the course gradebook (nbgrader's rules, formgrader's view)."""
+    from autograder import release
+
+    release.generate(root, [assignment], db_url)
+    for r in rebuilt:
+        result = results.get(r.student)
+        if result is not None and result.grade.status == "graded":
+            record.record(root, assignment, r.student, r.notebooks, result.autograded, db_url)
 
 
 def _outcome(rebuilt: intake.Rebuilt, result: worker.Result | None) -> Outcome:

@@ -61,7 +61,7 @@ def _grade(args: argparse.Namespace) -> int:
             return 2
     options = classroom.Options(
         workers=args.workers, sandboxed=not args.unsandboxed, verify=not args.no_verify,
-        scheduler=scheduler,
+        scheduler=scheduler, record=args.record, db_url=args.db_url,
         limits=sandbox.Limits(memory_bytes=args.memory_mb * 1024**2),
         cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout)
     outcomes, notes, max_score = classroom.grade_class(args.assignment, args.submissions,
@@ -106,6 +106,11 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--scheduler", help="grade on the Dask cluster at this address (e.g. "
                        "tcp://10.0.0.5:8786; default: c.GradingCluster.scheduler in "
                        "nbgrader_config.py, else the local pool)")
+    grade.add_argument("--record", action="store_true",
+                       help="also record the results in the course's nbgrader gradebook "
+                       "(for formgrader and nbgrader export)")
+    grade.add_argument("--db-url", help="the gradebook to record in, e.g. postgresql://... "
+                       "(default: CourseDirectory.db_url, a SQLite file in the course)")
     grade.add_argument("--unsandboxed", action="store_true",
                        help="run students' code without bubblewrap (unsafe: trusted code only)")
     grade.add_argument("--no-verify", action="store_true",

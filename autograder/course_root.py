@@ -37,8 +37,11 @@ def notebooks(root: Path, assignment: str, stage: str = "source") -> list[Path]:
     return sorted((root / stage / assignment).glob("*.ipynb"))
 
 
-def api(root: Path = REPO_ROOT):
-    """nbgrader's Python API bound to the course in ``root``."""
+def api(root: Path = REPO_ROOT, db_url: str | None = None):
+    """nbgrader's Python API bound to the course in ``root`` (and another gradebook if given)."""
     from nbgrader.apps import NbGraderAPI  # heavy import, only when grading
 
-    return NbGraderAPI(config=load_config(root))
+    config = load_config(root)
+    if db_url:
+        config.CourseDirectory.db_url = db_url
+    return NbGraderAPI(config=config)

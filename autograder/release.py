@@ -11,9 +11,10 @@ class ReleaseError(RuntimeError):
     """nbgrader could not generate an assignment."""
 
 
-def generate(root: Path, assignments: list[str] | None = None) -> list[str]:
+def generate(root: Path, assignments: list[str] | None = None,
+             db_url: str | None = None) -> list[str]:
     """Generate the student version of each assignment (all by default); return their names."""
-    api = course_root.api(root)
+    api = course_root.api(root, db_url)
     names = assignments or course_root.assignments(root)
     for name in names:
         result = api.generate_assignment(name, force=True, create=True)

@@ -1,0 +1,96 @@
+"""Recording in the course gradebook: nbgrader's own rows, in SQLite by default or in a real
+PostgreSQL server started on loopback; the same results whichever database, once per student."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder import cli, course_root, demo_class
+
+REPO = course_root.REPO_ROOT
+SOURCE = REPO / "source" / demo_class.ASSIGNMENT / demo_class.NOTEBOOK
+RELEASE = REPO / "release" / demo_class.ASSIGNMENT / demo_class.NOTEBOOK
+STUDENTS = ["solution", "buggy", "torch-caller", "broken"]
+POSTGRES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("bwrap") is None and os.environ.get("CI") != "true",
+                       reason="bubblewrap is not installed (CI installs it; see .ci/run)"),
+    pytest.mark.xdist_group("gradebook"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_postgres(*argv: str) -> None:
+    subprocess.run(["runuser", "-u", "postgres", "--", *argv], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A throwaway PostgreSQL server on 127.0.0.1 with an empty database."""
+    if not POSTGRES or os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL must be installed and the tests run as root in CI")
+        pytest.skip("PostgreSQL (Debian's postgresql) and root are needed to start a server")
+    bin_dir, port = POSTGRES[-1], _free_port()
+    data = Path(tempfile.mkdtemp(prefix="pg-"))
+    shutil.chown(data, "postgres", "postgres")
+    _as_postgres(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
+    _as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), "-o",
+                 f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start")
+    try:
+        _as_postgres(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "grades")
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/grades"
+    finally:
+        _as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _course(tmp: Path) -> Path:
+    root = tmp / "course"
+    shutil.copytree(REPO / "source", root / "source")
+    shutil.copy(REPO / course_root.CONFIG_FILE, root)
+    demo_class.build(tmp / "class", SOURCE, RELEASE, STUDENTS)
+    return root
+
+
+def _grade(root: Path, submissions: Path, *extra: str) -> None:
+    assert cli.main(["--root", str(root), "grade", demo_class.ASSIGNMENT, str(submissions),
+                     "--out", str(root / "graded"), "--record", "--cell-timeout", "20",
+                     *extra]) == 0
+
+
+def _rows(url: str) -> dict:
+    """Every student's recorded cells: (automatic score, manual score) by grade id."""
+    with Gradebook(url, "conv2d-backprop") as gradebook:
+        return {s.id: {g.name: (g.auto_score, g.manual_score)
+                       for nb in gradebook.find_submission(demo_class.ASSIGNMENT, s.id).notebooks
+                       for g in nb.grades} for s in gradebook.students}
+
+
+def test_results_are_recorded_once_and_alike_in_sqlite_and_postgresql(tmp_path, postgres_url):
+    root = _course(tmp_path)
+    _grade(root, tmp_path / "class")
+    sqlite_url = f"sqlite:///{root / 'gradebook.db'}"
+    recorded = _rows(sqlite_url)
+    assert sorted(recorded) == ["buggy", "solution", "torch-caller"]  # broken: not graded
+    assert all(auto == 2 and manual == 0 for cell, (auto, manual) in
+               recorded["torch-caller"].items() if cell == "test_forward_basic")
+    assert (root / "autograded" / "solution" / demo_class.ASSIGNMENT).is_dir()
+
+    _grade(root, tmp_path / "class", "--db-url", postgres_url)
+    _grade(root, tmp_path / "class", "--db-url", postgres_url)  # twice: recorded once
+    assert _rows(postgres_url) == recorded
