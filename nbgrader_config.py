@@ -5,6 +5,8 @@ from pathlib import Path
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
+from autograder.feedback import ScrubHiddenTests
+
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.root = str(Path(__file__).resolve().parent)
@@ -27,8 +29,10 @@ c.Execute.skip_cells_with_tag = "course-internal-skip-4f1c9e"
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?s)."
 
-# Feedback shows every test cell's source: strip the hidden tests from it first.
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+# Feedback shows every test cell's source and every output: strip the hidden tests from both
+# (a student's code can print a test cell's source from a hook).
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ScrubHiddenTests,
+                                    ClearHiddenTests]
 
 # `autograder grade` runs on a Dask cluster when this names its scheduler (docs/scale.md);
 # unset, it grades on a local pool of processes.

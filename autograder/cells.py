@@ -34,9 +34,11 @@ def needed_for_tests(cell) -> bool:
 
 
 def defined_names(code: str) -> set[str]:
-    """Names of the top-level functions and classes a cell defines."""
+    """Names of the top-level functions and classes a cell defines (magics allowed)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
     try:
-        body = ast.parse(code).body
+        body = ast.parse(TransformerManager().transform_cell(code)).body
     except SyntaxError:
         return set()
     return {n.name for n in body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}

@@ -155,6 +155,10 @@ STUDENTS = [
                   "found = glob.glob(str(root / 'source' / '**' / '*.ipynb'), recursive=True)\n"
                   "found += glob.glob('../../../source/**/*.ipynb', recursive=True)\n"
                   "print('LEAKED FILES', len(found))\n"), full=ALL),
+    Student("hidden-test-printer", "prints every cell's source from an IPython hook, to read "
+            "the hidden tests in its feedback",
+            _with(prefix="get_ipython().events.register('pre_run_cell', "
+                  "lambda info: print(info.raw_cell))\n"), full=ALL),
     Student("sys-exit", "calls sys.exit() in a solution cell",
             _with(BLANK_FORWARD, "import sys\nsys.exit(0)\n"), full=SIZE_CELLS,
             zero=FORWARD_CELLS),
@@ -175,6 +179,10 @@ STUDENTS = [
                   edit=_print_in_forward("print('working...', file=sys.stderr)")), full=ALL),
     Student("huge-output", "correct, but prints a megabyte per call",
             _with(edit=_print_in_forward("print('x' * 10**6)")), full=ALL),
+    Student("magic-user", "correct, and times the layer with %timeit in the solution cell",
+            _with(edit=lambda nb: setattr(_cell(nb, FORWARD_SOLUTION), "source", _cell(
+                nb, FORWARD_SOLUTION).source + "\n\n%timeit -n1 -r1 conv2d_single_forward("
+                "np.ones((8, 8)), np.ones((3, 3)))")), full=ALL),
     Student("deleted-test", "deleted a test cell", _with(edit=_delete_test), full=ALL,
             status="needs review", says="deleted"),
     Student("edited-test", "edited a test cell to `pass`, and forgets the stride",

@@ -80,18 +80,24 @@ def main() -> None:
     channel_out = os.fdopen(os.dup(1), "wb")
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the student's prints go nowhere
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-    namespace = {"__name__": "__main__"}
+    # Cells run in an IPython shell (no kernel), as in the notebook: magics and get_ipython work.
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    shell = InteractiveShell.instance(config=config)
+    namespace = shell.user_ns
     if "--no-torch" in sys.argv:
         # Graded functions are the student's own NumPy: PyTorch (the course's reference) is off
         # limits, so a solution that calls it fails the re-check and is flagged.
         sys.modules["torch"] = None
-
     cell_errors = []
 
     def run_cell(code):
-        try:
-            exec(compile(code, "<cell>", "exec"), namespace)
-        except BaseException as error:  # a broken cell costs the functions it defines only
+        result = shell.run_cell(code, store_history=False, silent=True)
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:  # a broken cell costs the functions it defines, nothing else
             cell_errors.append(f"{type(error).__name__}: {error}")
 
     def lookup(name):
