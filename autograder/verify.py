@@ -33,6 +33,9 @@ SERVER = Path(__file__).with_name("function_server.py")
 # Assignments whose tests hand the student's code functions built on PyTorch (notebook 02's
 # checkers are graded on course functions); everywhere else a solution must not use PyTorch.
 TORCH_ALLOWED = frozenset({"02_gradcheck"})
+# Test cells tagged so measure speed: calls over a pipe would slow the student's function down,
+# so these are not re-checked here and nbgrader's score stands.
+TIMED_TAG = "timed"
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,8 @@ def run(job: Job) -> Verdict:
                 namespace[function] = _proxy(student, function)
             for cell in source_nb.cells:
                 meta = cell.metadata.get("nbgrader", {})
-                if meta.get("grade") and cell.cell_type == "code":
+                timed = TIMED_TAG in cell.metadata.get("tags", [])
+                if meta.get("grade") and cell.cell_type == "code" and not timed:
                     points, reason = _run_test(cell.source, namespace, meta.get("points", 0))
                     verdict.points[meta["grade_id"]] = points
                     if reason:
