@@ -17,6 +17,7 @@ from autograder import classroom, course_root, demo_class, grading, release, rep
 
 DEMO_BUGS = {"01_forward": "bug_stride_ignored", "02_gradcheck": "bug_directional_all_ones",
              "03_backward": "bug_dw_flipped_kernel",
+             "04_stride_pad": "bug_crop_empty_at_pad0",
              "05_channels": "bug_dx_no_filter_sum",
              "06_fast": "bug_loop_over_pixels"}  # right but slow: loses the speed points
 MALICIOUS = ("input-transformer", "patch-checks", "os-exit", "numpy-shadow")

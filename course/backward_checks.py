@@ -5,7 +5,10 @@ A backward function returns ``(dx, dw, db)`` for an upstream gradient ``dout (HO
 call, so that each test cell (and its points) covers one idea: ``db = sum(dout)``, ``dw = x ⋆ dout``
 (no flip), ``dx = full cross-correlation of dout with rot180(w)``. The truth is PyTorch's autograd
 in float64 (:mod:`course.reference`), with a random upstream gradient: an all-ones ``dout`` hides
-every bug in how it is indexed.
+every bug in how it is indexed. With stride and padding (notebook 04) the same checks name the
+strided wrong answers too (stride ignored, ``dY`` not dilated, a crop that is empty at pad 0 or off
+by some rows, a pad hard-coded to 1, leftover rows dropped, heights used for widths), and a crash
+or a wrong shape on a case with pad 0, sizes that don't divide, or H != W comes with what to check.
 """
 
 from __future__ import annotations
@@ -49,6 +52,191 @@ def _full_xcorr(dout: np.ndarray, kernel: np.ndarray, pad_width) -> np.ndarray:
     """Cross-correlate ``np.pad(dout, pad_width)`` with ``kernel`` (valid positions only)."""
     return np.einsum("pquv,uv->pq", sliding_window_view(np.pad(dout, pad_width), kernel.shape),
                      kernel)
+
+
+def _needs(condition: bool) -> None:
+    """A wrong formula that only differs from the right one (or only exists) on some cases."""
+    if not condition:
+        raise ValueError("this wrong answer is not defined, or not different, here")
+
+
+def _dx_padded(dout, x, w, stride, pad) -> np.ndarray:
+    """Autograd's gradient with respect to the padded input: ``(H + 2 pad, W + 2 pad)``."""
+    return reference.conv2d_single_backward(dout, np.pad(x, pad), w, stride, 0)[0]
+
+
+def _dw_on(dout, x_pad, KH, KW, stride) -> np.ndarray:
+    """``sum over (i, j) of dout[i, j] * x_pad[i s : i s + KH, j s : j s + KW]``, if it fits."""
+    HO, WO = dout.shape
+    if (HO - 1) * stride + KH > x_pad.shape[0] or (WO - 1) * stride + KW > x_pad.shape[1]:
+        raise ValueError("the windows do not fit")
+    windows = sliding_window_view(x_pad, (KH, KW))[::stride, ::stride][:HO, :WO]
+    return np.einsum("ijuv,ij->uv", windows, dout)
+
+
+STRIDE_IGNORED = ("stride ignored: your {part} is what stride 1 would give. Output (i, j) read "
+                  "the window whose top-left corner is at (i*stride, j*stride) of the padded "
+                  "input; {fix}")
+CROP = ("dx is the padded gradient dx_pad (shape (H + 2 pad, W + 2 pad)) with pad rows and "
+        "columns cut from EVERY side: dx = dx_pad[pad:pad + H, pad:pad + W].")
+PAD_ONE = ("pad hard-coded to 1: your {part} is right at pad 1 only. Use the pad argument "
+           "everywhere (np.pad(x, pad), and the crop dx_pad[pad:pad + H, pad:pad + W]).")
+
+
+def _dx_strided_misconceptions(dout, x, w, stride, pad) -> list[Misconception]:
+    KH, KW = w.shape
+    H, W = x.shape
+    HO, WO = dout.shape
+    r_h, r_w = (H + 2 * pad - KH) % stride, (W + 2 * pad - KW) % stride
+
+    def padded():
+        return _dx_padded(dout, x, w, stride, pad)
+
+    def stride_ignored():
+        _needs(stride > 1)
+        dx_pad = np.zeros((H + 2 * pad, W + 2 * pad))
+        for i, j in np.ndindex(HO, WO):
+            dx_pad[i:i + KH, j:j + KW] += dout[i, j] * w
+        return dx_pad[pad:pad + H, pad:pad + W]
+
+    def not_dilated():
+        _needs(stride > 1)
+        full = _full_xcorr(dout, _rot180(w), ((KH - 1, KH - 1), (KW - 1, KW - 1)))
+        return full[pad:full.shape[0] - pad, pad:full.shape[1] - pad]
+
+    def not_dilated_cropped_to_size():
+        _needs(stride > 1)
+        full = _full_xcorr(dout, _rot180(w), ((KH - 1, KH - 1), (KW - 1, KW - 1)))
+        return full[pad:pad + H, pad:pad + W]
+
+    def leftover_dropped():
+        _needs(r_h > pad or r_w > pad)
+        return padded()[:H + 2 * pad - r_h, :W + 2 * pad - r_w][pad:pad + H, pad:pad + W]
+
+    def crop_empty():
+        _needs(pad == 0)
+        return padded()[pad:-pad, pad:-pad]
+
+    def crop_rows_empty():
+        _needs(pad == 0)
+        return padded()[pad:-pad, :]
+
+    def not_cropped():
+        _needs(pad > 0)
+        return padded()
+
+    def top_left():
+        _needs(pad > 0)
+        return padded()[:H, :W]
+
+    def bottom_right():
+        _needs(pad > 0)
+        return padded()[2 * pad:, 2 * pad:]
+
+    def crop_one():
+        _needs(pad != 1)
+        return padded()[1:-1, 1:-1]
+
+    def crop_one_to_size():
+        _needs(pad != 1)
+        return padded()[1:1 + H, 1:1 + W]
+
+    def pad_one_and_crop_one():
+        _needs(pad == 0)
+        dx_pad = np.zeros((H + 2, W + 2))
+        dx_pad[:H, :W] = padded()
+        return dx_pad[1:1 + H, 1:1 + W]
+
+    def height_for_width():
+        _needs(H != W)
+        return padded()[pad:pad + H, pad:pad + H]
+
+    def dout_transposed():
+        _needs(HO == WO)
+        return reference.conv2d_single_backward(dout.T.copy(), x, w, stride, pad)[0]
+
+    dilate = ("dilate dout (put stride-1 zeros between its entries, dY_dil[i*stride, "
+              "j*stride] = dout[i, j]) before the full correlation, or scatter "
+              "dout[i, j] * w into dx_pad[i*stride : i*stride + KH, j*stride : j*stride + KW].")
+    empty = ("at pad 0 your crop is EMPTY: dx_pad[pad:-pad] is dx_pad[0:-0] = dx_pad[0:0] "
+             "(-0 is 0), an array with no rows. (This bug often crashes instead, when the empty "
+             f"array is reshaped or added to.) {CROP}")
+    leftover = ("your dx is missing its last rows or columns: when the stride does not divide "
+                "H + 2 pad - KH, the last (H + 2 pad - KH) % stride rows of the padded input are "
+                "read by no window. Their gradient is exactly 0, but dx must still have the shape "
+                "of x: pad the full correlation with those zero rows and columns at the bottom "
+                "and right (or allocate dx_pad with shape (H + 2 pad, W + 2 pad) and scatter into "
+                "it).")
+    wrong_crop = f"the padding is cropped from the wrong place: {CROP}"
+    return [
+        Misconception("stride ignored in dX", stride_ignored,
+                      STRIDE_IGNORED.format(part="dx", fix=dilate)),
+        Misconception("dY not dilated", not_dilated,
+                      f"dY not dilated: you full-correlated dout as it is, which is right at "
+                      f"stride 1 only. {dilate[0].upper()}{dilate[1:]}"),
+        Misconception("dY not dilated, cut to size", not_dilated_cropped_to_size,
+                      f"dY not dilated: you full-correlated dout as it is, which is right at "
+                      f"stride 1 only. {dilate[0].upper()}{dilate[1:]}"),
+        Misconception("leftover rows dropped", leftover_dropped, leftover),
+        Misconception("crop empty at pad 0", crop_empty, empty),
+        Misconception("crop of the rows empty at pad 0", crop_rows_empty, empty),
+        Misconception("padding not cropped", not_cropped,
+                      f"your dx still has the padding: {CROP}"),
+        Misconception("cropped at the top-left", top_left, wrong_crop),
+        Misconception("cropped at the bottom-right", bottom_right, wrong_crop),
+        Misconception("crop of 1", crop_one, PAD_ONE.format(part="dx")),
+        Misconception("crop of 1, cut to size", crop_one_to_size, PAD_ONE.format(part="dx")),
+        Misconception("pad 1 and crop 1", pad_one_and_crop_one, PAD_ONE.format(part="dx")),
+        Misconception("height used for the width", height_for_width,
+                      "height and width mixed up: your dx has H columns. "
+                      "dx = dx_pad[pad:pad + H, pad:pad + W], with W (x.shape[1]) for columns."),
+        Misconception("dout transposed", dout_transposed,
+                      "height and width mixed up: you read dout[j, i] where dout[i, j] belongs "
+                      "(the output is square here, so the shapes fit). i runs over rows (HO), "
+                      "j over columns (WO)."),
+    ]
+
+
+def _dw_strided_misconceptions(dout, x, w, stride, pad) -> list[Misconception]:
+    KH, KW = w.shape
+    HO, WO = dout.shape
+
+    def stride_ignored():
+        _needs(stride > 1)
+        return _dw_on(dout, np.pad(x, pad), KH, KW, 1)
+
+    def not_dilated():
+        _needs(stride > 1)
+        return np.einsum("uvij,ij->uv", sliding_window_view(np.pad(x, pad), dout.shape), dout)
+
+    def pad_ignored():
+        _needs(pad > 0)
+        return _dw_on(dout, x, KH, KW, stride)
+
+    def pad_one():
+        _needs(pad != 1)
+        return _dw_on(dout, np.pad(x, 1), KH, KW, stride)
+
+    def dout_transposed():
+        _needs(HO == WO)
+        return reference.conv2d_single_backward(dout.T.copy(), x, w, stride, pad)[1]
+
+    window = ("dw[u, v] = sum over (i, j) of dout[i, j] * x_pad[i*stride + u, j*stride + v], "
+              "with x_pad = np.pad(x, pad).")
+    return [
+        Misconception("stride ignored in dW", stride_ignored,
+                      STRIDE_IGNORED.format(part="dw", fix=window)),
+        Misconception("dY not dilated in dW", not_dilated,
+                      "dY not dilated: you slid dout as it is over x_pad (right at stride 1 "
+                      "only), so dw has the wrong shape. Dilate dout first (stride-1 zeros "
+                      f"between its entries), or use {window}"),
+        Misconception("padding ignored in dW", pad_ignored,
+                      f"your dw reads x without its padding: {window}"),
+        Misconception("pad hard-coded to 1 in dW", pad_one, PAD_ONE.format(part="dw")),
+        Misconception("dout transposed in dW", dout_transposed,
+                      "height and width mixed up: you read dout[j, i] where dout[i, j] belongs "
+                      f"(the output is square here, so the shapes fit). {window}"),
+    ]
 
 
 def _dx_misconceptions(dout, x, w, stride, pad) -> list[Misconception]:
@@ -95,6 +283,7 @@ def _dx_misconceptions(dout, x, w, stride, pad) -> list[Misconception]:
                       "np.pad(dout, (KH-1, KW-1)) pads KH-1 before and KW-1 after on BOTH axes. "
                       "Give one (before, after) pair per axis: "
                       "np.pad(dout, ((KH-1, KH-1), (KW-1, KW-1)))."),
+        *_dx_strided_misconceptions(dout, x, w, stride, pad),
     ]
 
 
@@ -125,6 +314,7 @@ def _dw_misconceptions(dout, x, w, stride, pad) -> list[Misconception]:
                       "your dw holds only the last window's contribution: dw = ... overwrites. "
                       "Every output pixel contributes: dw += dout[i, j] * (the window of x it "
                       "read)."),
+        *_dw_strided_misconceptions(dout, x, w, stride, pad),
     ]
 
 
@@ -182,6 +372,31 @@ def check_backward_part(part: str, got, dout: np.ndarray, x: np.ndarray, w: np.n
     return compare(part, got, expected, label, BACKWARD_TOL, misconceptions)
 
 
+def case_hints(case: ConvCase, message: str) -> str:
+    """What to check when a strided case crashes or gives a wrong shape, from the case's traits.
+
+    Empty when the failure already names its likely cause, or is a value error or a stub.
+    """
+    if "Likely cause" in message or not (" raised " in message or " has shape " in message):
+        return ""
+    H, W, KH, KW, stride, pad = case.H, case.W, case.KH, case.KW, case.stride, case.pad
+    hints = []
+    if pad == 0:
+        hints.append("This case has pad 0. If you crop with dx_pad[pad:-pad], that slice is "
+                     "EMPTY at pad 0 (-0 is 0, so [0:-0] is [0:0]): crop with "
+                     "dx_pad[pad:pad + H, pad:pad + W].")
+    if (H + 2 * pad - KH) % stride or (W + 2 * pad - KW) % stride:
+        hints.append(f"Here the stride {stride} does not divide H + 2 pad - KH = "
+                     f"{H + 2 * pad - KH} (or W + 2 pad - KW = {W + 2 * pad - KW}). The input is "
+                     "valid (the output size is floored): the leftover rows and columns of the "
+                     "padded input are read by no window and get a gradient of exactly 0, and dx "
+                     "still has the shape of x.")
+    if H != W or KH != KW:
+        hints.append("Here H != W and KH != KW: a crash or a wrong shape often means a height "
+                     "was used for a width somewhere (H for W, KH for KW, HO for WO).")
+    return "".join(f"\nTo check: {hint}" for hint in hints)
+
+
 def check_single_backward(conv2d_single_backward: Callable, cases: Iterable[ConvCase], part: str,
                           strided: bool = False) -> None:
     """``conv2d_single_backward(dout, x, w)`` must give autograd's ``part`` on every case.
@@ -202,9 +417,14 @@ def check_single_backward(conv2d_single_backward: Callable, cases: Iterable[Conv
         label = (case.describe(single=True) if strided
                  else f"x {case.H}x{case.W}, w {case.KH}x{case.KW}")
         kwargs = {"stride": case.stride, "pad": case.pad} if strided else {}
-        result = call_student(conv2d_single_backward, dout, x, w, label=label, **kwargs)
-        got = _unpack(result, conv2d_single_backward, label)[part]
-        error = check_backward_part(part, got, dout, x, w, case.stride, case.pad, label)
+        try:
+            result = call_student(conv2d_single_backward, dout, x, w, label=label, **kwargs)
+            got = _unpack(result, conv2d_single_backward, label)[part]
+            error = check_backward_part(part, got, dout, x, w, case.stride, case.pad, label)
+        except CheckFailure as failure:
+            if not strided:
+                raise
+            raise CheckFailure(f"{failure}{case_hints(case, str(failure))}") from None
         passed.append(f"{label}, random dout {dout.shape[0]}x{dout.shape[1]}: {part} relative "
                       f"error {error:.1e}")
     report(passed, f"PyTorch's autograd in {part} (float64, relative error <= {BACKWARD_TOL:g})")
