@@ -75,6 +75,23 @@ def lazy_imports(code, namespace) -> None:
                     namespace[alias.asname or alias.name] = getattr(module, alias.name)
 
 
+OPEN_COURSE_MODULES = ("cases", "data", "plots")
+
+
+def seal() -> None:
+    """Make PyTorch and the course's references, checks and worked-example helpers
+    unimportable: graded functions are the student's own NumPy, so a solution that borrows
+    them fails the re-check and is flagged. The case tables, data and plotting stay open."""
+    import pkgutil
+
+    import course
+
+    sys.modules["torch"] = None
+    for module in pkgutil.iter_modules(course.__path__):
+        if module.name not in OPEN_COURSE_MODULES:
+            sys.modules[f"course.{module.name}"] = None
+
+
 def main() -> None:
     channel_in = sys.stdin.buffer
     channel_out = os.fdopen(os.dup(1), "wb")
@@ -88,10 +105,8 @@ def main() -> None:
     config.HistoryManager.hist_file = ":memory:"
     shell = InteractiveShell.instance(config=config)
     namespace = shell.user_ns
-    if "--no-torch" in sys.argv:
-        # Graded functions are the student's own NumPy: PyTorch (the course's reference) is off
-        # limits, so a solution that calls it fails the re-check and is flagged.
-        sys.modules["torch"] = None
+    if "--sealed" in sys.argv:
+        seal()
     cell_errors = []
 
     def run_cell(code):

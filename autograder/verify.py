@@ -30,9 +30,10 @@ import numpy as np
 from autograder import cells, sandbox
 
 SERVER = Path(__file__).with_name("function_server.py")
-# Assignments whose tests hand the student's code functions built on PyTorch (notebook 02's
-# checkers are graded on course functions); everywhere else a solution must not use PyTorch.
-TORCH_ALLOWED = frozenset({"02_gradcheck"})
+# Assignments whose tests hand the student's code functions built by the course on PyTorch
+# (notebook 02's checkers are graded on them); everywhere else the student's process is sealed:
+# no PyTorch, no course references or checks (function_server.seal).
+UNSEALED = frozenset({"02_gradcheck"})
 # Test cells tagged so measure speed: calls over a pipe would slow the student's function down,
 # so these are not re-checked here and nbgrader's score stands.
 TIMED_TAG = "timed"
@@ -72,15 +73,15 @@ class StudentProcess:
     """
 
     def __init__(self, imports: list[str], cells: list[str], sandboxed: bool,
-                 limits: sandbox.Limits, timeout: float, torch: bool):
-        self.imports, self.cells, self.torch = imports, cells, torch
+                 limits: sandbox.Limits, timeout: float, sealed: bool):
+        self.imports, self.cells, self.sealed = imports, cells, sealed
         self.sandboxed, self.limits, self.timeout = sandboxed, limits, timeout
         self.dropped: set[int] = set()
         self.process: subprocess.Popen | None = None
 
     def _start(self) -> None:
         python = [sys.executable, "-I", "-c", SERVER.read_text(),
-                  *([] if self.torch else ["--no-torch"])]
+                  *(["--sealed"] if self.sealed else [])]
         argv = sandbox.python_command([], self.limits, python) if self.sandboxed else python
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL)
@@ -176,7 +177,7 @@ def run(job: Job) -> Verdict:
         solutions = [c.source for c in student_nb.cells
                      if c.metadata.get("nbgrader", {}).get("solution")]
         student = StudentProcess(imports, solutions, job.sandboxed, job.limits, job.timeout,
-                                 torch=job.source.name in TORCH_ALLOWED)
+                                 sealed=job.source.name not in UNSEALED)
         try:
             names = set().union(*map(cells.defined_names, solutions)) if solutions else set()
             namespace: dict = {}
