@@ -59,6 +59,10 @@ def _grade(args: argparse.Namespace) -> int:
         except sandbox.SandboxUnavailable as error:
             print(f"autograder: {error}")
             return 2
+    problem = settings_problem(scheduler, args.db_url if args.record else None)
+    if problem:
+        print(f"autograder: {problem}")
+        return 2
     options = classroom.Options(
         workers=args.workers, sandboxed=not args.unsandboxed, verify=not args.no_verify,
         scheduler=scheduler, record=args.record, db_url=args.db_url,
@@ -75,6 +79,25 @@ def _grade(args: argparse.Namespace) -> int:
               + (f": {o.message}" if o.message else ""))
     print(f"\nWritten to {out}: summary.csv, cells.csv, feedback/, report.html")
     return 0
+
+
+def settings_problem(scheduler: str | None, db_url: str | None) -> str:
+    """One line on why grading cannot start with these settings (empty if it can)."""
+    if scheduler:
+        from distributed import Client
+
+        try:
+            Client(scheduler, timeout="10s").close()
+        except Exception as error:  # OSError, TimeoutError, a malformed address ...
+            return f"cannot reach the Dask scheduler at {scheduler}: {error}".splitlines()[0]
+    if db_url:
+        from nbgrader.api import Gradebook
+
+        try:
+            Gradebook(db_url).close()
+        except Exception as error:  # a bad URL, a missing driver, a refused connection
+            return f"cannot open the gradebook {db_url}: {error}".splitlines()[0]
+    return ""
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -103,3 +103,17 @@ def test_a_worker_killed_mid_run_costs_no_grade(cluster, tmp_path):
     killer.join()
     assert workers[0].poll() is not None, "the worker was not killed"
     assert remote == expected
+
+
+def test_bad_settings_stop_before_grading(tmp_path, capsys):
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    port = 1  # nothing listens there
+    assert cli.main(["grade", demo_class.ASSIGNMENT, str(submissions), "--out",
+                     str(tmp_path / "out"), "--scheduler", f"tcp://127.0.0.1:{port}"]) == 2
+    assert capsys.readouterr().out.startswith("autograder: cannot reach the Dask scheduler")
+    assert cli.main(["grade", demo_class.ASSIGNMENT, str(submissions), "--out",
+                     str(tmp_path / "out"), "--record", "--db-url",
+                     "postgresql+psycopg2://nobody@127.0.0.1:1/none"]) == 2
+    assert capsys.readouterr().out.startswith("autograder: cannot open the gradebook")
+    assert not (tmp_path / "out").exists()
