@@ -3,6 +3,7 @@ PostgreSQL server started on loopback; the same results whichever database, once
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import socket
@@ -73,6 +74,18 @@ def _grade(root: Path, submissions: Path, *extra: str) -> None:
                      *extra]) == 0
 
 
+def _scores(url: str) -> dict[str, float]:
+    with Gradebook(url, "conv2d-backprop") as gradebook:
+        return {s.id: gradebook.find_submission(demo_class.ASSIGNMENT, s.id).score
+                for s in gradebook.students}
+
+
+def _summary(root: Path) -> dict[str, float]:
+    with (root / "graded" / "summary.csv").open(newline="") as file:
+        return {r["student_id"]: float(r["score"]) for r in csv.DictReader(file)
+                if r["status"] != "not graded"}
+
+
 def _rows(url: str) -> dict:
     """Every student's recorded cells: (automatic score, manual score) by grade id."""
     with Gradebook(url, "conv2d-backprop") as gradebook:
@@ -90,7 +103,9 @@ def test_results_are_recorded_once_and_alike_in_sqlite_and_postgresql(tmp_path, 
     assert all(auto == 2 and manual == 0 for cell, (auto, manual) in
                recorded["torch-caller"].items() if cell == "test_forward_basic")
     assert (root / "autograded" / "solution" / demo_class.ASSIGNMENT).is_dir()
+    assert _scores(sqlite_url) == _summary(root)  # the re-check's overrule is recorded too
 
     _grade(root, tmp_path / "class", "--db-url", postgres_url)
     _grade(root, tmp_path / "class", "--db-url", postgres_url)  # twice: recorded once
     assert _rows(postgres_url) == recorded
+    assert _scores(postgres_url) == _summary(root)
