@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from nbgrader.api import Gradebook
 
 from autograder import cli, course_root, demo_class
 
@@ -67,9 +68,9 @@ def _wait_for_workers(address_file: Path, count: int) -> str:
     return address
 
 
-def _grade(args: list[str], submissions: Path, out: Path) -> dict[str, str]:
-    assert cli.main(["grade", demo_class.ASSIGNMENT, str(submissions), "--out", str(out),
-                     "--cell-timeout", "20", *args]) == 0
+def _grade(args: list[str], submissions: Path, out: Path, root: Path = REPO) -> dict[str, str]:
+    assert cli.main(["--root", str(root), "grade", demo_class.ASSIGNMENT, str(submissions),
+                     "--out", str(out), "--cell-timeout", "20", *args]) == 0
     return {name: (out / name).read_text() for name in ("summary.csv", "cells.csv")}
 
 
@@ -85,6 +86,9 @@ def test_a_worker_killed_mid_run_costs_no_grade(cluster, tmp_path):
     address, workers = cluster
     demo_class.build(tmp_path / "class", SOURCE, RELEASE, ["solution", "buggy", "blank"])
     expected = _grade(["--workers", "1", "--no-verify"], tmp_path / "class", tmp_path / "local")
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "source", course / "source")
+    shutil.copy(REPO / course_root.CONFIG_FILE, course)
 
     def kill_a_busy_worker() -> None:
         from distributed import Client
@@ -94,15 +98,18 @@ def test_a_worker_killed_mid_run_costs_no_grade(cluster, tmp_path):
             while not any(client.processing().values()) and time.monotonic() < deadline:
                 time.sleep(0.1)
             time.sleep(1.0)  # well inside a task: kernels take seconds to start
-        workers[0].send_signal(signal.SIGKILL)
+        os.kill(workers[0].pid, signal.SIGKILL)
 
     killer = threading.Thread(target=kill_a_busy_worker)
     killer.start()
-    remote = _grade(["--scheduler", address, "--no-verify"], tmp_path / "class",
-                    tmp_path / "remote")
+    remote = _grade(["--scheduler", address, "--no-verify", "--record"], tmp_path / "class",
+                    tmp_path / "remote", root=course)
     killer.join()
     assert workers[0].poll() is not None, "the worker was not killed"
     assert remote == expected
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "conv2d-backprop") as gradebook:
+        submissions = [s for s in gradebook.students for _ in s.submissions]
+        assert sorted(s.id for s in submissions) == ["blank", "buggy", "solution"]
 
 
 def test_bad_settings_stop_before_grading(tmp_path, capsys):
