@@ -8,8 +8,6 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import course_root
-
 
 @dataclass(frozen=True)
 class CellScore:
@@ -131,9 +129,3 @@ def _last_error_line(log: str) -> str:
     lines = [line.strip() for line in log.splitlines() if line.strip()]
     errors = [line for line in lines if "[ERROR]" in line or "Error" in line]
     return (errors or lines or ["unknown error"])[-1][:300]
-
-
-def autograde_all(root: Path, assignment: str, students: list[str]) -> list[AssignmentGrade]:
-    """Autograde several students one after the other in the course at ``root``."""
-    api = course_root.api(root)
-    return [autograde(api, assignment, student) for student in students]
