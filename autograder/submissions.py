@@ -1,9 +1,9 @@
 """Make submissions from the release notebook: the solution, the blank, and catalogue variants.
 
 A catalogue variant is a Python file ``autograder/catalogue/<assignment>/<name>.py`` whose
-top-level functions replace the solution of the same name, for example a known bug. Its docstring
-says what it is; ``EXPECTED_FAILURES`` lists the grade ids of the test cells it must fail (empty
-for an alternative correct solution).
+top-level functions and classes replace the solution's of the same name, for example a known
+bug. Its docstring says what it is; ``EXPECTED_FAILURES`` lists the grade ids of the test cells it
+must fail (empty for an alternative correct solution).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from autograder.cells import defined_names
 
 CATALOGUE = Path(__file__).resolve().parent / "catalogue"
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+DEFINITIONS = (ast.FunctionDef, ast.ClassDef)
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,13 @@ def load_variant(path: Path) -> Variant:
                 isinstance(t, ast.Name) and t.id == "EXPECTED_FAILURES" for t in node.targets):
             expected = tuple(ast.literal_eval(node.value))
     code = "\n\n".join(ast.get_source_segment(text, node) for node in module.body
-                       if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef)))
+                       if isinstance(node, (ast.Import, ast.ImportFrom, *DEFINITIONS)))
     return Variant(
         assignment=path.parent.name,
         name=path.stem,
         description=(ast.get_docstring(module) or "").split("\n")[0],
         code=code,
-        functions=tuple(n.name for n in module.body if isinstance(n, ast.FunctionDef)),
+        functions=tuple(n.name for n in module.body if isinstance(n, DEFINITIONS)),
         expected_failures=expected,
     )
 
