@@ -43,7 +43,10 @@ class ResilientExecute(Execute):
         if self.grade_only and cell.cell_type == "code" and not cells.needed_for_tests(cell):
             return cell, self.resources
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            if not run_sync(self.km.is_alive)():  # it replied, then died: still this cell's doing
+                raise DeadKernelError("the kernel died at the end of the cell")
+            return cell, resources
         except DeadKernelError:
             self._crashed.add(index)
             cell.outputs.append(new_output(

@@ -17,6 +17,8 @@ from pathlib import Path
 import course
 
 KERNEL_NAME = "course-sandbox"
+# The kernel's environment in the sandbox: a private home and configuration under /tmp.
+SANDBOX_ENV = {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython"}
 
 
 class SandboxUnavailable(RuntimeError):
@@ -71,7 +73,7 @@ def python_command(workdirs: list[Path], limits: Limits, python: list[str]) -> l
     Nothing is visible but the system folders, Python and the helpers (read-only) and the
     ``workdirs``: no home folder, no course folder, no other student's files.
     """
-    argv = [bwrap_path(), "--die-with-parent", "--new-session",
+    argv = [bwrap_path(), "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
             *_system_mounts(), "--dev", "/dev", "--proc", "/proc",
             "--perms", "1777", "--tmpfs", "/tmp"]
@@ -79,11 +81,12 @@ def python_command(workdirs: list[Path], limits: Limits, python: list[str]) -> l
         argv += ["--ro-bind", str(folder), str(folder)]
     for folder in workdirs:
         argv += ["--bind", str(folder), str(folder)]
+    for name, value in SANDBOX_ENV.items():
+        argv += ["--setenv", name, value]
     return argv + [
-        "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib",
-        "--setenv", "IPYTHONDIR", "/tmp/ipython", "--unsetenv", "JPY_PARENT_PID",
-        "prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
-        f"--fsize={limits.file_bytes}", f"--nproc={limits.processes}", "--", *python]
+        "--unsetenv", "JPY_PARENT_PID", "prlimit", f"--as={limits.memory_bytes}",
+        f"--cpu={limits.cpu_seconds}", f"--fsize={limits.file_bytes}",
+        f"--nproc={limits.processes}", "--", *python]
 
 
 def kernel_command(workdirs: list[Path], limits: Limits, log: Path) -> list[str]:
@@ -93,12 +96,19 @@ def kernel_command(workdirs: list[Path], limits: Limits, log: Path) -> list[str]
     return ["/bin/sh", "-c", 'exec "$@" 2>>"$0"', str(log), *kernel]
 
 
-def install_kernelspec(jupyter_dir: Path, workdirs: list[Path], limits: Limits) -> str:
-    """Write the sandbox kernelspec under ``jupyter_dir/kernels``; return its name."""
+def install_kernelspec(jupyter_dir: Path, workdirs: list[Path], limits: Limits,
+                       provisioner: str | None = None) -> str:
+    """Write the sandbox kernelspec under ``jupyter_dir/kernels``; return its name.
+
+    With a ``provisioner`` (see :mod:`autograder.zygote`), kernels come from it; the argv, a
+    kernel of its own sandbox, is what jupyter_client would run without it.
+    """
     folder = jupyter_dir / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
     spec = {"argv": kernel_command(workdirs, limits, jupyter_dir / "kernel.log"),
             "display_name": "Python 3 (grading sandbox)", "language": "python",
             "interrupt_mode": "message"}
+    if provisioner:
+        spec["metadata"] = {"kernel_provisioner": {"provisioner_name": provisioner}}
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
     return KERNEL_NAME

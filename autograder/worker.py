@@ -7,13 +7,15 @@ task can run in a local process or on a remote machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import course_root, grading, sandbox, verify
+from autograder import course_root, grading, sandbox, verify, zygote
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,9 @@ def task_config(task: Task, course_dir: Path, kernel_dir: Path):
     config.KernelManager.ip = str(kernel_dir / "ipc")
     config.KernelManager.connection_file = str(kernel_dir / "connection.json")
     if task.sandboxed:
+        visible = [kernel_dir, (course_dir / "autograded").resolve()]
         config.Execute.kernel_name = sandbox.install_kernelspec(
-            kernel_dir / "jupyter", [kernel_dir, course_dir / "autograded"], task.limits)
+            kernel_dir / "jupyter", visible, task.limits, provisioner=zygote.PROVISIONER)
     return config
 
 
@@ -94,11 +97,12 @@ def run(task: Task) -> Result:
     from nbgrader.apps import NbGraderAPI
 
     assignment = task.material.assignment
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        course_dir, kernel_dir = Path(tmp) / "course", Path(tmp) / "kernel"
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp, _kernel_folder(task) as visible:
+        course_dir, kernel_dir = Path(tmp) / "course", visible / "kernel"
         kernel_dir.mkdir(parents=True)
         source = task.material.unpack(course_dir)
-        (course_dir / "autograded").mkdir()
+        (visible / "autograded").mkdir()
+        (course_dir / "autograded").symlink_to(visible / "autograded")
         grading.submit(course_dir, assignment, task.student, task.notebooks)
         os.environ["JUPYTER_PATH"] = str(kernel_dir / "jupyter")
         os.environ["JUPYTER_RUNTIME_DIR"] = str(kernel_dir)
@@ -114,6 +118,19 @@ def run(task: Task) -> Result:
             if task.verify:
                 result.verdict = _verify(task, source)
         return result
+
+
+@contextlib.contextmanager
+def _kernel_folder(task: Task) -> Iterator[Path]:
+    """A fresh folder for what the kernel may see: in the zygote's shared folder (emptied of
+    earlier tasks first) when sandboxed, a private temporary folder otherwise."""
+    parent = None
+    if task.sandboxed:
+        warm = zygote.for_limits(task.limits)
+        warm.clear_root()
+        parent = warm.root
+    with tempfile.TemporaryDirectory(prefix="kernel-", dir=parent) as folder:
+        yield Path(folder)
 
 
 def _verify(task: Task, source: Path) -> verify.Verdict:

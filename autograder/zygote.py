@@ -1,0 +1,165 @@
+"""Fast sandboxed kernels: one warm zygote per grading process, one forked kernel per student.
+
+:mod:`autograder.zygote_server` runs in the sandbox, imports the kernel's modules once and forks a
+fresh kernel for each request. Here is the grader's side: :class:`Zygote` starts and talks to it,
+and :class:`ZygoteProvisioner`, a ``jupyter_client`` kernel provisioner named in the sandbox's
+kernelspec, hands nbclient such a kernel where it would otherwise start a new process. The
+zygote's sandbox sees one writable folder, :attr:`Zygote.root`: each task keeps there only what
+its kernel may see (its connection files and the notebooks being graded).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from jupyter_client.provisioning import LocalProvisioner
+
+from autograder import sandbox
+
+SERVER = Path(__file__).with_name("zygote_server.py")
+PROVISIONER = "course-zygote"
+READY_TIMEOUT = 120.0
+
+
+class ZygoteDied(RuntimeError):
+    """The zygote stopped answering (a student's kernel may have killed it)."""
+
+
+class Zygote:
+    """The sandboxed zygote of this process, restarted when it dies."""
+
+    def __init__(self, limits: sandbox.Limits):
+        self.limits = limits
+        self.root = Path(tempfile.mkdtemp(prefix="zygote-"))
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen | None = None
+        atexit.register(self.stop)
+
+    def _start(self) -> None:
+        python = [sys.executable, "-I", "-c", SERVER.read_text()]
+        argv = sandbox.python_command([self.root], self.limits, python)
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, cwd=self.root)
+        self._read()  # the ready message, once the imports are done
+
+    def _read(self) -> dict:
+        header = self.process.stdout.read(4)
+        if len(header) < 4:
+            raise ZygoteDied("the kernel zygote stopped")
+        return json.loads(self.process.stdout.read(struct.unpack(">I", header)[0]))
+
+    def request(self, message: dict) -> dict:
+        """Send one request. A dead zygote is restarted for a ``start``; for the other requests
+        its kernel died with it."""
+        starting = "start" in message
+        with self.lock:
+            for _ in range(2 if starting else 1):
+                if self.process is None or self.process.poll() is not None:
+                    if not starting:
+                        break
+                    self.stop()
+                    self._start()
+                body = json.dumps(message).encode()
+                try:
+                    self.process.stdin.write(struct.pack(">I", len(body)) + body)
+                    self.process.stdin.flush()
+                    return self._read()
+                except (BrokenPipeError, ZygoteDied):
+                    self.stop()
+        if starting:
+            raise ZygoteDied("the kernel zygote could not start a kernel")
+        return {"exit": -signal.SIGKILL}
+
+    def clear_root(self) -> None:
+        """Remove whatever an earlier task (or its kernel) left in the shared folder."""
+        for entry in self.root.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            for stream in (self.process.stdin, self.process.stdout):
+                stream.close()
+            self.process = None
+
+
+_zygote: Zygote | None = None
+
+
+def for_limits(limits: sandbox.Limits) -> Zygote:
+    """This process's zygote, started (or restarted) with these limits."""
+    global _zygote
+    if _zygote is None or _zygote.limits != limits:
+        if _zygote is not None:
+            _zygote.stop()
+            shutil.rmtree(_zygote.root, ignore_errors=True)
+        _zygote = Zygote(limits)
+    return _zygote
+
+
+class ForkedKernel:
+    """A kernel forked by the zygote, with the part of ``subprocess.Popen`` jupyter_client uses.
+
+    Its pid is the zygote's (inside the sandbox's PID namespace), so signals go through the
+    zygote, never ``os.kill`` here.
+    """
+
+    def __init__(self, zygote: Zygote, pid: int):
+        self.zygote, self.pid, self.returncode = zygote, pid, None
+        self.stdin = self.stdout = self.stderr = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self.zygote.request({"poll": self.pid}).get("exit")
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            self.kill()
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if signum == signal.SIGKILL:
+            self.kill()
+        elif self.returncode is None:
+            self.zygote.request({"signal": [self.pid, int(signum)]})
+
+    def terminate(self) -> None:
+        self.kill()
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            self.returncode = self.zygote.request({"kill": self.pid}).get("exit", -9)
+
+
+class ZygoteProvisioner(LocalProvisioner):
+    """Kernels forked by this process's zygote instead of started from the kernelspec's argv."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs):
+        if _zygote is None:
+            raise ZygoteDied("no kernel zygote in this process (call zygote.for_limits first)")
+        env = dict(kwargs.get("env") or os.environ)
+        env.pop("JPY_PARENT_PID", None)
+        env.update(sandbox.SANDBOX_ENV)
+        cwd = os.path.realpath(kwargs.get("cwd") or os.getcwd())
+        connection_file = os.path.realpath(self.parent.connection_file)
+        log = str(Path(connection_file).parent / "kernel.log")
+        reply = _zygote.request({"start": {"connection_file": connection_file, "cwd": cwd,
+                                           "env": env, "log": log}})
+        self.process = ForkedKernel(_zygote, reply["pid"])
+        self.pid, self.pgid, self.cwd = None, None, cwd
+        return self.connection_info

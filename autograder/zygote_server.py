@@ -1,0 +1,184 @@
+"""The kernel zygote: a sandboxed Python that imports the grading kernel's modules once, then forks
+one fresh IPython kernel per request.
+
+Run inside the sandbox as ``python -c <this file>`` (it imports nothing from ``autograder``). A
+grading kernel spends most of its start importing PyTorch, NumPy, Matplotlib, IPython and the
+course's checks; a fork of this process has them already, so a kernel is ready at once. The zygote
+never runs a student's code: each kernel is a child that runs it, and before every new kernel the
+zygote kills every other process of the sandbox and empties ``/tmp`` and ``/dev/shm``, so nothing
+one student leaves behind reaches the next. It cannot be traced or read by its children (not
+dumpable, and the sandbox drops all capabilities).
+
+Requests come on the zygote's original stdin and replies go to its original stdout, one JSON
+document each, prefixed by its length (4 bytes, big-endian):
+
+* ``{"start": {"connection_file", "cwd", "env", "log"}}`` -> ``{"pid": pid}``
+* ``{"poll": pid}`` -> ``{"exit": code or null}``
+* ``{"signal": [pid, signum]}`` -> ``{}``
+* ``{"kill": pid}`` -> ``{"exit": code}``
+"""
+
+import ctypes
+import importlib
+import json
+import os
+import pkgutil
+import shutil
+import signal
+import struct
+import sys
+
+PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backend_inline",
+           "torch", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "course")
+SCRATCH = ("/tmp", "/dev/shm")
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+
+
+def preload() -> None:
+    """Import what every grading kernel imports (and every course module)."""
+    for name in PRELOAD:
+        importlib.import_module(name)
+    course = sys.modules["course"]
+    for module in pkgutil.iter_modules(course.__path__):
+        importlib.import_module(f"course.{module.name}")
+
+
+def kill_others() -> None:
+    """SIGKILL every process of the sandbox but its init (pid 1) and the zygote; reap them."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (1, me):
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                break
+        except ChildProcessError:
+            break
+
+
+def empty_scratch() -> None:
+    """Remove everything a kernel left in the sandbox's scratch folders (not the folders of
+    the grader mounted there: they are on another file system)."""
+    for folder in SCRATCH:
+        if not os.path.isdir(folder):
+            continue
+        device = os.lstat(folder).st_dev
+        for entry in os.listdir(folder):
+            path = os.path.join(folder, entry)
+            if os.lstat(path).st_dev != device:
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+
+def become_kernel(request: dict, channels: tuple[int, int]) -> None:
+    """In the forked child: a fresh session, the kernel's folder, environment and output, then
+    IPython's kernel (this never returns)."""
+    try:
+        # A kernel dies with the zygote (at once, not when the sandbox is torn down): a cell
+        # that kills the zygote costs itself, like any cell that kills its kernel.
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        os.setsid()
+        for fd in channels:
+            os.close(fd)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.closerange(3, 4096)
+        sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+        from ipykernel import kernelapp
+
+        kernelapp.launch_new_instance()
+    finally:
+        os._exit(0)
+
+
+def send(pid: int, signum: int) -> None:
+    """A signal to a kernel and the processes of its session (it may not have one yet)."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+def exit_code(pid: int, block: bool) -> int | None:
+    """The child's exit code (negative for a signal), or None while it runs."""
+    try:
+        done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:
+        return -signal.SIGKILL  # already reaped by kill_others
+    if done == 0:
+        return None
+    return os.waitstatus_to_exitcode(status)
+
+
+def serve(requests: int, replies: int) -> None:
+    """Answer requests until the grader closes the pipe."""
+    children: dict[int, int | None] = {}
+    while True:
+        header = os.read(requests, 4)
+        if len(header) < 4:
+            return
+        size, body = struct.unpack(">I", header)[0], b""
+        while len(body) < size:
+            chunk = os.read(requests, size - len(body))
+            if not chunk:
+                return
+            body += chunk
+        request, reply = json.loads(body), {}
+        if "start" in request:
+            kill_others()
+            empty_scratch()
+            children.clear()
+            pid = os.fork()
+            if pid == 0:
+                become_kernel(request["start"], (requests, replies))
+            children[pid] = None
+            reply = {"pid": pid}
+        elif "poll" in request:
+            pid = request["poll"]
+            if children.get(pid) is None:
+                children[pid] = exit_code(pid, block=False)
+            reply = {"exit": children[pid]}
+        elif "signal" in request:
+            pid, signum = request["signal"]
+            if pid in children and children[pid] is None:
+                send(pid, signum)
+        elif "kill" in request:
+            pid = request["kill"]
+            if pid in children and children[pid] is None:
+                send(pid, signal.SIGKILL)
+                children[pid] = exit_code(pid, block=True)
+            kill_others()
+            reply = {"exit": children.get(pid, -signal.SIGKILL)}
+        data = json.dumps(reply).encode()
+        os.write(replies, struct.pack(">I", len(data)) + data)
+
+
+def main() -> None:
+    ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    requests, replies = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(2, 1)  # whatever an import prints must not reach the replies
+    preload()
+    os.write(replies, struct.pack(">I", 2) + b"{}")  # ready
+    serve(requests, replies)
+
+
+main()
