@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -39,9 +40,26 @@ def notebooks(root: Path, assignment: str, stage: str = "source") -> list[Path]:
 
 def api(root: Path = REPO_ROOT, db_url: str | None = None):
     """nbgrader's Python API bound to the course in ``root`` (and another gradebook if given)."""
+    import nbgrader.api
     from nbgrader.apps import NbGraderAPI  # heavy import, only when grading
 
+    nbgrader.api.get_alembic_version = alembic_head
     config = load_config(root)
     if db_url:
         config.CourseDirectory.db_url = db_url
     return NbGraderAPI(config=config)
+
+
+@functools.cache
+def alembic_head() -> str:
+    """The gradebook schema's revision, which nbgrader stamps on a new gradebook.
+
+    nbgrader asks the ``alembic`` command for it (a new Python process, seconds on a busy
+    machine); this reads the same migration scripts in this process.
+    """
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:
+        return ScriptDirectory.from_config(AlembicConfig(ini)).get_current_head()
