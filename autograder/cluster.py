@@ -4,7 +4,8 @@ Tasks stream through the cluster with a bounded number in flight (no graph of ev
 built up front). A task that raises is retried ``retries`` times; a task whose worker dies is
 rescheduled by Dask (up to its ``allowed-failures``); after that the student alone is reported as
 "grading failed". Each Dask worker must run one thread (``dask worker --nthreads 1``): a grading
-task sets process-wide environment variables for its kernel.
+task sets process-wide environment variables for its kernel, and a process's kernel zygote
+serves one kernel at a time.
 """
 
 from __future__ import annotations
