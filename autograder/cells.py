@@ -42,3 +42,44 @@ def defined_names(code: str) -> set[str]:
     except SyntaxError:
         return set()
     return {n.name for n in body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+
+def module_patches(code: str) -> list[str]:
+    """What a cell changes in the modules it imports (``np.allclose = ...``,
+    ``setattr(checks, ...)``, ``sys.modules[...] = ...``), as dotted names, in order."""
+    try:
+        tree = ast.parse(without_magics(code))
+    except SyntaxError:
+        return []
+    modules = {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
+               if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    changed = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            changed += [name for t in targets if (name := _module_member(t, modules))]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in ("setattr", "delattr") and node.args:
+            root = _dotted(node.args[0])
+            if root and root.split(".")[0] in modules:
+                changed.append(f"{root}.*")
+    return list(dict.fromkeys(changed))
+
+
+def _module_member(target: ast.expr, modules: set[str]) -> str:
+    """``np.allclose`` for a target ``np.allclose`` or ``sys.modules[...]`` (empty otherwise)."""
+    if isinstance(target, ast.Subscript):
+        target = target.value
+    if not isinstance(target, ast.Attribute):
+        return ""
+    name = _dotted(target)
+    return name if name and name.split(".")[0] in modules else ""
+
+
+def _dotted(node: ast.expr) -> str:
+    """``a.b.c`` for a chain of attributes on a name (empty for anything else)."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else ""

@@ -17,6 +17,8 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from autograder import cells
+
 MAX_FILE_BYTES = 20 * 1024**2
 # Canvas-style flat names: login_[late_]userid_submissionid_original-name.ipynb
 LMS_NAME = re.compile(r"^(?P<student>[A-Za-z0-9.\-]+)_(?:late_)?\d+_\d+_(?P<name>.+)$")
@@ -153,6 +155,10 @@ def merge(release_nb: nbformat.NotebookNode, student_nb: nbformat.NotebookNode
             continue
         if meta.get("solution"):
             cell.source = theirs.get("source", "")
+            patched = cells.module_patches(cell.source)
+            if patched:
+                flags.append(f"solution cell {_key(cell)} changes {', '.join(patched)}: "
+                             "code it imports is not the student's to change")
         elif meta.get("grade") and theirs.get("source") != cell.source:
             flags.append(f"test cell {_key(cell)} edited: the original was used")
         if theirs.get("metadata", {}).get("nbgrader", meta) != meta or \
