@@ -43,7 +43,7 @@ class Zygote:
         self.root = Path(tempfile.mkdtemp(prefix="zygote-"))
         self.lock = threading.Lock()
         self.process: subprocess.Popen | None = None
-        atexit.register(self.stop)
+        atexit.register(self.close)
 
     def _start(self) -> None:
         python = [sys.executable, "-I", "-c", SERVER.read_text()]
@@ -88,7 +88,13 @@ class Zygote:
             else:
                 entry.unlink(missing_ok=True)
 
+    def close(self) -> None:
+        """Stop the zygote for good and remove its shared folder."""
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
     def stop(self) -> None:
+        """Stop the zygote (its kernels die with it); the next ``start`` makes a new one."""
         if self.process is not None:
             self.process.kill()
             self.process.wait()
@@ -105,8 +111,7 @@ def for_limits(limits: sandbox.Limits) -> Zygote:
     global _zygote
     if _zygote is None or _zygote.limits != limits:
         if _zygote is not None:
-            _zygote.stop()
-            shutil.rmtree(_zygote.root, ignore_errors=True)
+            _zygote.close()
         _zygote = Zygote(limits)
     return _zygote
 
