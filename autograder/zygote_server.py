@@ -86,7 +86,9 @@ def become_kernel(request: dict, channels: tuple[int, int]) -> None:
     try:
         # A kernel dies with the zygote (at once, not when the sandbox is torn down): a cell
         # that kills the zygote costs itself, like any cell that kills its kernel.
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        libc = ctypes.CDLL(None)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # the zygote stays undumpable, not its kernels
         os.setsid()
         for fd in channels:
             os.close(fd)
