@@ -48,14 +48,21 @@ class Zygote:
     def _start(self) -> None:
         python = [sys.executable, "-I", "-c", SERVER.read_text()]
         argv = sandbox.python_command([self.root], self.limits, python)
-        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, cwd=self.root)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            stderr=log, cwd=self.root)
         self._read()  # the ready message, once the imports are done
+
+    @property
+    def log(self) -> Path:
+        """The zygote's own stderr, beside (not inside) the folder its kernels see."""
+        return self.root.with_suffix(".log")
 
     def _read(self) -> dict:
         header = self.process.stdout.read(4)
         if len(header) < 4:
-            raise ZygoteDied("the kernel zygote stopped")
+            lines = self.log.read_text(errors="replace").strip().splitlines() or ["no output"]
+            raise ZygoteDied(f"the kernel zygote stopped ({lines[-1][:200]})")
         return json.loads(self.process.stdout.read(struct.unpack(">I", header)[0]))
 
     def request(self, message: dict) -> dict:
@@ -92,6 +99,7 @@ class Zygote:
         """Stop the zygote for good and remove its shared folder."""
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        self.log.unlink(missing_ok=True)
 
     def stop(self) -> None:
         """Stop the zygote (its kernels die with it); the next ``start`` makes a new one."""
@@ -155,6 +163,15 @@ class ZygoteProvisioner(LocalProvisioner):
     """Kernels forked by this process's zygote instead of started from the kernelspec's argv."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
+        """A kernel from the zygote; if it cannot give one, a cold kernel in its own sandbox
+        (the kernelspec's argv), so that grading goes on, only slower."""
+        try:
+            return self._fork(**kwargs)
+        except ZygoteDied as error:
+            self.log.warning("%s: starting a cold sandboxed kernel instead", error)
+            return await super().launch_kernel(cmd, **kwargs)
+
+    def _fork(self, **kwargs):
         if _zygote is None:
             raise ZygoteDied("no kernel zygote in this process (call zygote.for_limits first)")
         env = dict(kwargs.get("env") or os.environ)

@@ -13,7 +13,7 @@ import shutil
 import nbformat
 import pytest
 
-from autograder import course_root, demo_class, submissions, worker
+from autograder import course_root, demo_class, sandbox, submissions, worker, zygote
 
 pytestmark = pytest.mark.skipif(
     shutil.which("bwrap") is None and os.environ.get("CI") != "true",
@@ -95,3 +95,15 @@ def test_killing_the_zygote_costs_only_that_cell(material):
 def test_kernels_are_forked_by_the_zygote(material):
     first, second = (grade(material, f"warm-{n}", FORKED) for n in (1, 2))
     assert full_marks(first) and full_marks(second), first.grade.cells
+
+
+def test_without_a_zygote_kernels_start_cold_and_grading_goes_on(material, monkeypatch,
+                                                                  tmp_path, caplog):
+    broken = tmp_path / "zygote_server.py"
+    broken.write_text("import sys\nprint('cannot start', file=sys.stderr)\nsys.exit(3)\n")
+    monkeypatch.setattr(zygote, "SERVER", broken)
+    zygote.for_limits(sandbox.Limits()).stop()  # the next kernel needs a new zygote
+    result = grade(material, "cold", "")
+    assert full_marks(result), result.grade.cells
+    assert "the kernel zygote stopped (cannot start): starting a cold sandboxed kernel" in \
+        caplog.text
