@@ -22,14 +22,16 @@ pytestmark = pytest.mark.skipif(
 SOURCE = course_root.notebooks(course_root.REPO_ROOT, demo_class.ASSIGNMENT)[0]
 RELEASE = course_root.notebooks(course_root.REPO_ROOT, demo_class.ASSIGNMENT, "release")[0]
 
-# Leaves a startup file that would patch the checks in later kernels, a file in /tmp and a
-# process in the background; and fails (loses its points) if it can read the zygote's memory.
+# Leaves a startup file that would patch the checks in later kernels, files in /tmp and
+# /dev/shm and a process in the background; and fails (loses its points) if it can read the
+# zygote's memory.
 PLANT = """
 import os, pathlib, subprocess
 startup = pathlib.Path("/tmp/ipython/profile_default/startup")
 startup.mkdir(parents=True, exist_ok=True)
 (startup / "00-pass.py").write_text("import course.checks\\ncourse.checks.compare = print\\n")
 pathlib.Path("/tmp/left-behind").write_text("for the next student")
+pathlib.Path("/dev/shm/left-behind").write_text("for the next student")
 subprocess.Popen(["sleep", "600"], start_new_session=True)
 try:
     open(f"/proc/{os.getppid()}/mem", "rb").close()
@@ -43,8 +45,8 @@ PROBE = """
 import os
 others = [p for p in os.listdir("/proc")
           if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())]
-left = [p for p in ("/tmp/left-behind", "/tmp/ipython/profile_default/startup/00-pass.py")
-        if os.path.exists(p)]
+left = [p for p in ("/tmp/left-behind", "/dev/shm/left-behind",
+                   "/tmp/ipython/profile_default/startup/00-pass.py") if os.path.exists(p)]
 if others or left:
     raise RuntimeError(f"left behind by an earlier kernel: processes {others}, files {left}")
 """
