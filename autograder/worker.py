@@ -61,8 +61,13 @@ class Result:
     verdict: verify.Verdict | None = None
 
 
-def task_config(task: Task, course_dir: Path, kernel_dir: Path):
-    """The course's nbgrader configuration, pointed at the throwaway course and the sandbox."""
+def task_config(task: Task, course_dir: Path, kernel_dir: Path, jupyter_dir: Path):
+    """The course's nbgrader configuration, pointed at the throwaway course and the sandbox.
+
+    ``kernel_dir`` (connection file, sockets) is visible to the kernel; ``jupyter_dir``, where
+    the kernelspec is written, must not be: a kernel that could rewrite it would choose the
+    command of the next kernel.
+    """
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
@@ -88,7 +93,7 @@ def task_config(task: Task, course_dir: Path, kernel_dir: Path):
     if task.sandboxed:
         visible = [kernel_dir, (course_dir / "autograded").resolve()]
         config.Execute.kernel_name = sandbox.install_kernelspec(
-            kernel_dir / "jupyter", visible, task.limits, provisioner=zygote.PROVISIONER)
+            jupyter_dir, visible, task.limits, provisioner=zygote.PROVISIONER)
     return config
 
 
@@ -98,15 +103,16 @@ def run(task: Task) -> Result:
 
     assignment = task.material.assignment
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp, _kernel_folder(task) as visible:
-        course_dir, kernel_dir = Path(tmp) / "course", visible / "kernel"
+        course_dir, jupyter_dir = Path(tmp) / "course", Path(tmp) / "jupyter"
+        kernel_dir = visible / "kernel"
         kernel_dir.mkdir(parents=True)
         source = task.material.unpack(course_dir)
         (visible / "autograded").mkdir()
         (course_dir / "autograded").symlink_to(visible / "autograded")
         grading.submit(course_dir, assignment, task.student, task.notebooks)
-        os.environ["JUPYTER_PATH"] = str(kernel_dir / "jupyter")
+        os.environ["JUPYTER_PATH"] = str(jupyter_dir)
         os.environ["JUPYTER_RUNTIME_DIR"] = str(kernel_dir)
-        api = NbGraderAPI(config=task_config(task, course_dir, kernel_dir))
+        api = NbGraderAPI(config=task_config(task, course_dir, kernel_dir, jupyter_dir))
         grade = grading.autograde(api, assignment, task.student)
         result = Result(grade)
         if grade.status == "graded":

@@ -40,15 +40,20 @@ except PermissionError:
 else:
     raise RuntimeError("the zygote's memory is readable from a kernel")
 """
-# Fails (loses its points) if anything of an earlier kernel is still there.
+# Fails (loses its points) if anything of an earlier kernel is still there, or if a kernelspec
+# (the command of the next kernel) is within reach.
 PROBE = """
-import os
+import glob, os
 others = [p for p in os.listdir("/proc")
           if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())]
 left = [p for p in ("/tmp/left-behind", "/dev/shm/left-behind",
                    "/tmp/ipython/profile_default/startup/00-pass.py") if os.path.exists(p)]
 if others or left:
     raise RuntimeError(f"left behind by an earlier kernel: processes {others}, files {left}")
+specs = [p for p in glob.glob("/tmp/**/kernels/*/kernel.json", recursive=True)
+         if os.access(os.path.dirname(p), os.W_OK)]
+if specs:
+    raise RuntimeError(f"a kernel can rewrite the kernelspec: {specs}")
 """
 # Fails unless the kernel is a child of the zygote (whose command line is its own source).
 FORKED = """
