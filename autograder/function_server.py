@@ -6,6 +6,11 @@ runs a cell of code, ``__imports__`` binds a setup cell's imports lazily (a modu
 when first used: most solutions never touch PyTorch, so the re-check need not pay for it).
 Replies are JSON with arrays as ``.npy`` bytes in base64, so that the verifier never unpickles
 anything a student's code produced.
+
+A function the verifier passes as an argument (a loss to differentiate, say) arrives as a marker
+``{"__callback__": k}`` and becomes a proxy here: calling it sends ``{"callback": k, "args": ...}``
+(JSON) and waits for the verifier's pickled ``("__return__", value)`` or ``("__raise__", kind,
+message)``. The student's code gets the values, never the verifier's function or its closure.
 """
 
 import ast
@@ -92,6 +97,31 @@ def seal() -> None:
             sys.modules[f"course.{module.name}"] = None
 
 
+class CallbackError(Exception):
+    """A function of the verifier raised (its type and message come with it)."""
+
+
+def with_callbacks(value, channel_in, channel_out):
+    """``value`` with each callback marker (at the top level, or in a tuple or list) replaced
+    by a proxy that calls the verifier's function over the pipe."""
+    if isinstance(value, dict) and set(value) == {"__callback__"}:
+        key = value["__callback__"]
+
+        def callback(*args, **kwargs):
+            message = {"callback": key, "args": encode(args),
+                       "kwargs": {k: encode(v) for k, v in kwargs.items()}}
+            _write(channel_out, json.dumps(message).encode())
+            answer = pickle.loads(_read(channel_in))
+            if answer[0] == "__raise__":
+                raise CallbackError(f"{answer[1]}: {answer[2]}")
+            return answer[1]
+
+        return callback
+    if isinstance(value, (tuple, list)):
+        return type(value)(with_callbacks(v, channel_in, channel_out) for v in value)
+    return value
+
+
 def main() -> None:
     channel_in = sys.stdin.buffer
     channel_out = os.fdopen(os.dup(1), "wb")
@@ -126,6 +156,8 @@ def main() -> None:
             name, args, kwargs = pickle.loads(_read(channel_in))
         except EOFError:
             return
+        args = with_callbacks(args, channel_in, channel_out)
+        kwargs = {k: with_callbacks(v, channel_in, channel_out) for k, v in kwargs.items()}
         try:
             if name == "__imports__":
                 function = lambda code: lazy_imports(code, namespace)  # noqa: E731

@@ -21,6 +21,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,13 +35,11 @@ SERVER = Path(__file__).with_name("function_server.py")
 # (notebook 02's checkers are graded on them); everywhere else the student's process is sealed:
 # no PyTorch, no course references or checks (function_server.seal).
 UNSEALED = frozenset({"02_gradcheck"})
-# Assignments whose graded code is a PyTorch object the tests use in place (notebook 07's
-# torch.autograd.Function, trained in a test): it cannot be called over a pipe, so these are not
-# re-checked here and nbgrader's scores stand.
-KERNEL_ONLY = frozenset({"07_capstone"})
-# Test cells tagged so measure speed: calls over a pipe would slow the student's function down,
-# so these are not re-checked here and nbgrader's score stands.
-TIMED_TAG = "timed"
+# Test cells with one of these tags are not re-checked here, and nbgrader's score stands:
+# "timed" cells measure speed (calls over a pipe would slow the student's function down);
+# "kernel-only" cells use a PyTorch object of the student's in place (notebook 07's
+# torch.autograd.Function, substituted into and trained), which cannot be driven over a pipe.
+NOT_REPLAYED_TAGS = frozenset({"timed", "kernel-only"})
 
 
 @dataclass(frozen=True)
@@ -101,15 +100,27 @@ class StudentProcess:
                 return self._start()
 
     def _request(self, message: tuple) -> dict:
-        body = pickle.dumps(message)
+        """Send a call and wait for its reply, answering the callbacks it makes meanwhile."""
+        name, args, kwargs = message
+        callbacks: list[Callable] = []
+        body = pickle.dumps((name, _with_markers(args, callbacks),
+                             {k: _with_markers(v, callbacks) for k, v in kwargs.items()}))
         try:
-            self.process.stdin.write(struct.pack(">I", len(body)) + body)
-            self.process.stdin.flush()
+            self._send(body)
             reader = _Reader(self.process.stdout, self.timeout)
-            return json.loads(reader.read(struct.unpack(">I", reader.read(4))[0]))
-        except (BrokenPipeError, EOFError, TimeoutError, ValueError) as error:
+            while True:
+                reply = json.loads(reader.read(struct.unpack(">I", reader.read(4))[0]))
+                if "callback" not in reply:
+                    return reply
+                self._send(pickle.dumps(_answer(callbacks, reply)))
+        except (BrokenPipeError, EOFError, TimeoutError, ValueError, TypeError,
+                KeyError) as error:
             self.stop()
             raise StudentError(f"the student's process died or hung ({error})") from None
+
+    def _send(self, body: bytes) -> None:
+        self.process.stdin.write(struct.pack(">I", len(body)) + body)
+        self.process.stdin.flush()
 
     def stop(self) -> None:
         if self.process is not None:
@@ -132,6 +143,31 @@ class StudentProcess:
                 if value.shape == original.shape:
                     original[...] = value  # in-place edits come back, as in the notebook
         return decode(reply["result"])
+
+
+def _with_markers(value, callbacks: list[Callable]):
+    """``value``, with each function that cannot travel by pickle (a closure over the truth, say)
+    kept here and replaced by a marker: the student's process calls it back over the pipe."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_with_markers(v, callbacks) for v in value)
+    if callable(value) and not isinstance(value, type):
+        try:
+            pickle.dumps(value)
+        except (pickle.PicklingError, AttributeError, TypeError):
+            callbacks.append(value)
+            return {"__callback__": len(callbacks) - 1}
+    return value
+
+
+def _answer(callbacks: list[Callable], request: dict) -> tuple:
+    """Run a callback the student's process asked for, on decoded (never unpickled) values."""
+    function = callbacks[request["callback"]]
+    args = decode(request["args"])
+    kwargs = {k: decode(v) for k, v in request["kwargs"].items()}
+    try:
+        return ("__return__", function(*args, **kwargs))
+    except Exception as error:  # the student's code passed arguments the function refuses
+        return ("__raise__", type(error).__name__, str(error)[:500])
 
 
 class StudentError(Exception):
@@ -173,8 +209,6 @@ def decode(value):
 def run(job: Job) -> Verdict:
     """Re-run every test cell of the source notebooks against the student's functions."""
     verdict = Verdict()
-    if job.source.name in KERNEL_ONLY:
-        return verdict
     for name, text in job.notebooks.items():
         student_nb = nbformat.reads(text, as_version=4)
         source_nb = nbformat.read(job.source / name, as_version=4)
@@ -193,8 +227,8 @@ def run(job: Job) -> Verdict:
                 namespace[function] = _proxy(student, function)
             for cell in source_nb.cells:
                 meta = cell.metadata.get("nbgrader", {})
-                timed = TIMED_TAG in cell.metadata.get("tags", [])
-                if meta.get("grade") and cell.cell_type == "code" and not timed:
+                replayable = not NOT_REPLAYED_TAGS & set(cell.metadata.get("tags", []))
+                if meta.get("grade") and cell.cell_type == "code" and replayable:
                     points, reason = _run_test(cell.source, namespace, meta.get("points", 0))
                     verdict.points[meta["grade_id"]] = points
                     if reason:
