@@ -129,19 +129,25 @@ def exit_code(pid: int, block: bool) -> int | None:
     return os.waitstatus_to_exitcode(status)
 
 
+def read_exactly(fd: int, size: int) -> bytes | None:
+    """``size`` bytes from a pipe, or None at its end."""
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
 def serve(requests: int, replies: int) -> None:
     """Answer requests until the grader closes the pipe."""
     children: dict[int, int | None] = {}
     while True:
-        header = os.read(requests, 4)
-        if len(header) < 4:
+        header = read_exactly(requests, 4)
+        body = read_exactly(requests, struct.unpack(">I", header)[0]) if header else None
+        if body is None:
             return
-        size, body = struct.unpack(">I", header)[0], b""
-        while len(body) < size:
-            chunk = os.read(requests, size - len(body))
-            if not chunk:
-                return
-            body += chunk
         request, reply = json.loads(body), {}
         if "start" in request:
             kill_others()
