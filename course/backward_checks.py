@@ -339,7 +339,7 @@ def _db_misconceptions(dout, x, w, stride, pad) -> list[Misconception]:
 MISCONCEPTIONS = {"dx": _dx_misconceptions, "dw": _dw_misconceptions, "db": _db_misconceptions}
 
 
-def _as_float64(name: str, value, label: str) -> np.ndarray:
+def as_float64(name: str, value, label: str) -> np.ndarray:
     """``value`` as a float array, refusing precisions coarser than float64 with a clear reason."""
     array = as_float_array(name, value, label)
     if np.finfo(array.dtype).eps > np.finfo(np.float64).eps:
@@ -349,7 +349,8 @@ def _as_float64(name: str, value, label: str) -> np.ndarray:
     return array
 
 
-def _unpack(result, fn: Callable, label: str) -> dict:
+def unpack_gradients(result, fn: Callable, label: str) -> dict:
+    """``{"dx": ..., "dw": ..., "db": ...}`` from what a backward returned (a 3-tuple or list)."""
     if not isinstance(result, (tuple, list)) or len(result) != 3:
         raise CheckFailure(f"{fn.__name__} should return a tuple (dx, dw, db), got "
                            f"{type(result).__name__} (on {label}).")
@@ -362,7 +363,7 @@ def check_backward_part(part: str, got, dout: np.ndarray, x: np.ndarray, w: np.n
     truth = reference.conv2d_single_backward(dout, x, w, stride, pad)
     expected = np.asarray(truth[PARTS.index(part)], dtype=np.float64)
     misconceptions = MISCONCEPTIONS[part](dout, x, w, stride, pad)
-    got = _as_float64(part, got, label)
+    got = as_float64(part, got, label)
     if part == "db" and got.ndim != 0:
         cause = next((m.advice for m in misconceptions
                       if m.matches(got, expected, BACKWARD_TOL)), None)
@@ -419,7 +420,7 @@ def check_single_backward(conv2d_single_backward: Callable, cases: Iterable[Conv
         kwargs = {"stride": case.stride, "pad": case.pad} if strided else {}
         try:
             result = call_student(conv2d_single_backward, dout, x, w, label=label, **kwargs)
-            got = _unpack(result, conv2d_single_backward, label)[part]
+            got = unpack_gradients(result, conv2d_single_backward, label)[part]
             error = check_backward_part(part, got, dout, x, w, case.stride, case.pad, label)
         except CheckFailure as failure:
             if not strided:

@@ -16,18 +16,16 @@ import numpy as np
 import torch
 
 from course import reference
-from course.backward_checks import BACKWARD_TOL
+from course.backward_checks import BACKWARD_TOL, PARTS, as_float64, unpack_gradients
 from course.cases import ConvCase, arrays
 from course.checks import (
     CheckFailure,
     Misconception,
-    as_float_array,
     call_student,
     compare,
     report,
 )
 
-PARTS = ("dx", "dw", "db")
 # A vectorised backward must be at least this many times faster than loop_backward.
 REQUIRED_SPEEDUP = 20.0
 
@@ -106,23 +104,13 @@ def _misconceptions(part: str, dout, x, w, stride, pad) -> list[Misconception]:
     ]
 
 
-def _as_float64(name: str, value, label: str) -> np.ndarray:
-    array = as_float_array(name, value, label)
-    if np.finfo(array.dtype).eps > np.finfo(np.float64).eps:
-        raise CheckFailure(f"{name} has dtype {array.dtype} (on {label}): compute in float64; "
-                           f"the check asks for a relative error <= {BACKWARD_TOL:g}.")
-    return array
-
-
 def _check_result(fn: Callable, result, dout, x, w, stride: int, pad: int,
                   label: str) -> dict[str, float]:
-    if not isinstance(result, (tuple, list)) or len(result) != 3:
-        raise CheckFailure(f"{fn.__name__} should return a tuple (dx, dw, db), got "
-                           f"{type(result).__name__} (on {label}).")
+    parts = unpack_gradients(result, fn, label)
     truth = reference.conv2d_backward(dout, x, w, stride, pad)
     errors = {}
-    for part, got, expected in zip(PARTS, result, truth, strict=True):
-        got = _as_float64(part, got, label)
+    for part, expected in zip(PARTS, truth, strict=True):
+        got = as_float64(part, parts[part], label)
         errors[part] = compare(part, got, np.asarray(expected, dtype=np.float64), label,
                                BACKWARD_TOL, _misconceptions(part, dout, x, w, stride, pad))
     return errors

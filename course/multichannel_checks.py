@@ -22,12 +22,11 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from course import reference
-from course.backward_checks import BACKWARD_TOL
+from course.backward_checks import BACKWARD_TOL, PARTS, as_float64, unpack_gradients
 from course.cases import ConvCase, arrays
 from course.checks import (
     CheckFailure,
     Misconception,
-    as_float_array,
     call_student,
     compare,
     report,
@@ -41,7 +40,6 @@ from course.forward_checks import FORWARD_TOL
 # BACKWARD_TOL = 1e-9: an entry of dw sums N * HO * WO products (9216 in the forum's layer); float64
 # round-off stays below 1e-13 there, float32 is about 1e-7 and fails (compute gradients in float64,
 # as a gradient check needs), and every bug named below is off by more than 1e-2.
-PARTS = ("dx", "dw", "db")
 AXES = ("N", "F", "HO", "WO")  # the axes of dout, for summed_axes
 SUMMED = {"dx": {"F", "HO", "WO"}, "dw": {"N", "HO", "WO"}, "db": {"N", "HO", "WO"}}
 
@@ -199,15 +197,6 @@ MISCONCEPTIONS = {"dx": _dx_misconceptions, "dw": _dw_misconceptions, "db": _db_
 SLICE_AXES = {"dx": ("n", "c"), "dw": ("f", "c")}
 
 
-def _as_float64(name: str, value, label: str) -> np.ndarray:
-    array = as_float_array(name, value, label)
-    if np.finfo(array.dtype).eps > np.finfo(np.float64).eps:
-        raise CheckFailure(f"{name} has dtype {array.dtype} (on {label}): compute gradients in "
-                           f"float64. The check asks for a relative error <= {BACKWARD_TOL:g}; "
-                           "float32 rounding alone is about 1e-7.")
-    return array
-
-
 def slice_errors(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """Error of each 2-D slice ``[a, b]`` of two 4-D arrays, scaled by ``max |expected|``."""
     scale = max(float(np.abs(expected).max(initial=0.0)), 1e-300)
@@ -225,18 +214,11 @@ def print_slice_errors(part: str, got: np.ndarray, expected: np.ndarray, limit: 
         print(f"  {rows}={i:<3d}" + "".join(f"{e:<8.2f}" for e in row))
 
 
-def _unpack(result, fn: Callable, label: str) -> dict:
-    if not isinstance(result, (tuple, list)) or len(result) != 3:
-        raise CheckFailure(f"{fn.__name__} should return a tuple (dx, dw, db), got "
-                           f"{type(result).__name__} (on {label}).")
-    return dict(zip(PARTS, result, strict=True))
-
-
 def check_backward_part(part: str, got, dout: np.ndarray, x: np.ndarray, w: np.ndarray,
                         stride: int, pad: int, label: str) -> float:
     """Compare one of ``dx``, ``dw``, ``db`` with autograd; explain known wrong answers."""
     expected = _backward(dout, x, w, stride, pad)[PARTS.index(part)]
-    got = _as_float64(part, got, label)
+    got = as_float64(part, got, label)
     if (part in SLICE_AXES and got.shape == expected.shape
             and scaled_error(got, expected) > BACKWARD_TOL):
         print_slice_errors(part, got, expected)
@@ -260,7 +242,7 @@ def check_backward(conv2d_backward: Callable, cases: Iterable[ConvCase],
         label = case.describe()
         result = call_student(conv2d_backward, data.dout, data.x, data.w, stride=case.stride,
                               pad=case.pad, label=label)
-        got = _unpack(result, conv2d_backward, label)
+        got = unpack_gradients(result, conv2d_backward, label)
         errors = []
         for part in parts:
             error = check_backward_part(part, got[part], data.dout, data.x, data.w, case.stride,
