@@ -83,3 +83,13 @@ def test_the_recheck_agrees_with_the_catalogue(variant):
     failed = sorted(g for g, points in verdict.points.items() if points == 0)
     assert failed == sorted(g for g in variant.expected_failures if g in verdict.points), \
         verdict.reasons
+
+
+def test_a_call_that_cannot_be_sent_keeps_nbgrader_s_score():
+    """The signal passes through the checks' own error handling (call_safely) to the re-check."""
+    def cannot_be_sent(*args):
+        raise verify.NotReplayable("an argument that cannot be pickled")
+
+    code = "from course.checks import call_safely\ncall_safely(fn, 1, label='a case')"
+    assert verify._run_test(code, {"fn": cannot_be_sent}, 2) == (2.0, "")
+    assert verify._run_test(code, {"fn": lambda x: 1 / 0}, 2)[0] == 0.0
