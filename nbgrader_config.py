@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
 from autograder.feedback import ScrubHiddenTests
@@ -19,7 +20,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Grading runs the kernel with short tracebacks (no source lines of hidden tests leak into
 # feedback), a per-cell time limit, and an immediate shutdown (a graceful one sometimes stalls).
 c.Execute.timeout = 120
-c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
+# The kernel keeps no history file: the test cells it ran stay out of any file its code can read.
+c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal",
+                             "--HistoryManager.hist_file=:memory:"]
 c.Execute.shutdown_kernel = "immediate"
 # Students can tag a test cell to be skipped; only this (private) tag is honoured.
 c.Execute.skip_cells_with_tag = "course-internal-skip-4f1c9e"
@@ -30,9 +33,12 @@ c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?s)."
 
 # Feedback shows every test cell's source and every output: strip the hidden tests from both
-# (a student's code can print a test cell's source from a hook).
+# (a student's code can print a test cell's source from a hook; `autograder grade` also replaces
+# every output printed after hidden tests ran, autograder/feedback_safety.py), and sanitise the
+# HTML a student's code displayed (no script reaches the reader's browser).
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ScrubHiddenTests,
-                                    ClearHiddenTests]
+                                    ClearHiddenTests, SanitizeHTML]
+c.SanitizeHTML.enabled = True  # an nbconvert preprocessor is off until enabled
 
 # `autograder grade` runs on a Dask cluster when this names its scheduler (docs/scale.md);
 # unset, it grades on a local pool of processes.

@@ -109,12 +109,22 @@ def _outcome(rebuilt: intake.Rebuilt, result: worker.Result | None) -> Outcome:
     if check is not None:
         outcome.verified = check.points
         outcome.flags += check.flags
-        for grade_id, cell in grade.cells.items():
-            if cell.score > check.points.get(grade_id, cell.score):
-                reason = check.reasons.get(grade_id, "")
-                outcome.flags.append(f"{grade_id}: nbgrader gave {cell.score:g} points, the "
-                                     f"independent re-check {check.points[grade_id]:g}"
-                                     + (f" ({reason})" if reason else ""))
+        outcome.flags += _disagreements(grade.cells, check)
     if outcome.flags:
         outcome.status = "needs review"
     return outcome
+
+
+def _disagreements(scores: dict[str, grading.CellScore], check) -> list[str]:
+    """A flag for every cell where nbgrader and the re-check disagree, in either direction:
+    more in nbgrader is the sign of a student's tampering with their own run, more in the
+    re-check of something in the kernel's run that the student did not do alone."""
+    flags = []
+    for grade_id, cell in scores.items():
+        rechecked = check.points.get(grade_id, cell.score)
+        if rechecked == cell.score:
+            continue
+        reason = check.reasons.get(grade_id, "")[:200]
+        flags.append(f"{grade_id}: nbgrader gave {cell.score:g} points, the independent "
+                     f"re-check {rechecked:g}" + (f" ({reason})" if reason else ""))
+    return flags

@@ -84,6 +84,18 @@ def _print_in_forward(statement: str):
     return edit
 
 
+SCRIPT = "document.title='pwned'"
+
+
+def _inject_script(nb):
+    """Display a script, an event handler and JavaScript from the first solution cell."""
+    cell = _cell(nb, SIZE_SOLUTION)
+    cell.source += ("\nfrom IPython.display import HTML, Javascript, display\n"
+                    f"display(HTML(\"<b>hi</b><script>{SCRIPT}</script>\"\n"
+                    f"             \"<img src=x onerror=\\\"{SCRIPT}\\\">\"))\n"
+                    f"display(Javascript(\"{SCRIPT}\"))\n")
+
+
 def _tag_tests(nb):
     for grade_id in FORWARD_CELLS:
         _cell(nb, grade_id).metadata["tags"] = ["skip-execution", "raises-exception"]
@@ -102,6 +114,27 @@ def _duplicate(nb):
     nb.cells.insert(nb.cells.index(cell), copy.deepcopy(cell))
 
 
+# Raises (and so loses the forward cells) if any notebook or hidden test is within reach.
+SOURCE_READER = """import glob, json, os, pathlib, course
+root = pathlib.Path(course.__file__).parents[1]
+found = glob.glob(str(root / 'source' / '**' / '*.ipynb'), recursive=True)
+found += glob.glob('../../../source/**/*.ipynb', recursive=True)
+tops = {os.getcwd(), '/tmp', '/dev/shm'}
+if os.path.exists('/dev/shm/.kernel-connection.json'):  # in the grading kernel
+    ip = json.load(open('/dev/shm/.kernel-connection.json'))['ip']
+    tops.add(os.path.dirname(os.path.dirname(ip)))
+for top in tops:
+    for folder, _, files in os.walk(top):
+        for name in files:
+            try:
+                text = open(os.path.join(folder, name), 'rb').read(10**7)
+            except OSError:
+                continue
+            if name.endswith('.ipynb') or b'HIDDEN TESTS' in text:
+                found.append(os.path.join(folder, name))
+if found:
+    raise RuntimeError(f'found {found}')
+"""
 ALL = SIZE_CELLS + FORWARD_CELLS
 NOT_STRIDE = tuple(c for c in ALL if c not in STRIDE_CELLS)
 STUDENTS = [
@@ -149,16 +182,23 @@ STUDENTS = [
                   "    db = sqlite3.connect(path)\n"
                   "    db.execute('update grade set manual_score = 100')\n"
                   "    db.commit()\n"), full=SIZE_CELLS, zero=FORWARD_CELLS),
-    Student("source-reader", "looks for the hidden tests in source/",
-            _with(prefix="import glob, pathlib, course\n"
-                  "root = pathlib.Path(course.__file__).parents[1]\n"
-                  "found = glob.glob(str(root / 'source' / '**' / '*.ipynb'), recursive=True)\n"
-                  "found += glob.glob('../../../source/**/*.ipynb', recursive=True)\n"
-                  "print('LEAKED FILES', len(found))\n"), full=ALL),
+    Student("source-reader", "looks for the hidden tests in source/ and in every folder it "
+            "can write or read outside the system (loses its points if it finds any)",
+            _with(prefix=SOURCE_READER), full=ALL),
     Student("hidden-test-printer", "prints every cell's source from an IPython hook, to read "
             "the hidden tests in its feedback",
             _with(prefix="get_ipython().events.register('pre_run_cell', "
                   "lambda info: print(info.raw_cell))\n"), full=ALL),
+    Student("hidden-test-encoder", "copies every cell's source into its outputs encoded "
+            "(base64, hex, zlib), to read the hidden tests in its feedback",
+            _with(prefix="import base64, zlib\n"
+                  "def _leak(info):\n"
+                  "    raw = info.raw_cell.encode()\n"
+                  "    print(base64.b64encode(raw).decode(), raw.hex())\n"
+                  "    print(base64.b64encode(zlib.compress(raw)).decode())\n"
+                  "get_ipython().events.register('pre_run_cell', _leak)\n"), full=ALL),
+    Student("script-injector", "displays HTML with a script and an event handler, before "
+            "any hidden test ran", _with(edit=_inject_script), full=ALL),
     Student("sys-exit", "calls sys.exit() in a solution cell",
             _with(BLANK_FORWARD, "import sys\nsys.exit(0)\n"), full=SIZE_CELLS,
             zero=FORWARD_CELLS),

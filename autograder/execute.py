@@ -16,7 +16,7 @@ from jupyter_client.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Unicode
 
 from autograder import cells
 
@@ -28,6 +28,13 @@ class ResilientExecute(Execute):
     max_stream_chars = Integer(200_000, help="Characters of stream output kept per cell."
                                ).tag(config=True)
     grade_only = Bool(False, help="Run only import, solution and test cells.").tag(config=True)
+    kernel_cwd = Unicode("", help="Where the kernel starts instead of the notebook's folder "
+                         "(grading: a folder the kernel cannot write).").tag(config=True)
+
+    async def async_start_new_kernel(self, **kwargs):
+        if self.kernel_cwd:
+            kwargs.setdefault("cwd", self.kernel_cwd)
+        return await super().async_start_new_kernel(**kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.submission_timeout

@@ -1,14 +1,18 @@
 """The grading sandbox: a Jupyter kernel inside bubblewrap, with resource limits and no network.
 
-The kernel sees the system folders and Python read-only, a private ``/tmp`` and its own working
-folders (writable): not ``source/``, not the gradebook, not other students' work, no home
-folder. It has no network, its own process tree (killed with it), and limits on address space,
-CPU time, file size and process count (the last one is not enforced for root).
+The kernel sees the system folders and Python read-only, a private ``/tmp`` and ``/dev/shm`` and
+the working folders it is given (writable): not ``source/``, not the gradebook, not other
+students' work, no home folder; everything else, ``/`` and ``/dev`` included, is read-only. It
+has no network, its own process tree (killed with it), a minimal environment (nothing of the
+grader's: :func:`kernel_environment`), and limits on address space, CPU time, file size, POSIX
+message queues (none) and process count (the last one is not enforced for root).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -17,8 +21,14 @@ from pathlib import Path
 import course
 
 KERNEL_NAME = "course-sandbox"
-# The kernel's environment in the sandbox: a private home and configuration under /tmp.
-SANDBOX_ENV = {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython"}
+# The whole environment of a sandboxed process: a private home and configuration under /tmp...
+SANDBOX_ENV = {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
+               "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+               "LANG": "C.UTF-8"}
+# ...and, from the grader's, only what tunes the numerical libraries.
+PASSED_THROUGH = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                  "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+SEED_VARIABLE = "COURSE_GRADING_SEED"
 
 
 class SandboxUnavailable(RuntimeError):
@@ -67,46 +77,71 @@ def python_folders() -> list[Path]:
     return sorted(f for f in folders if not f.is_relative_to(Path("/usr")))
 
 
-def python_command(workdirs: list[Path], limits: Limits, python: list[str]) -> list[str]:
-    """``python`` (an argv) run in the sandbox; ``workdirs`` are bound writable at their paths.
+def kernel_environment(student: str = "") -> dict[str, str]:
+    """The whole environment of a grading kernel: :data:`SANDBOX_ENV`, the numerical libraries'
+    settings, and, when the instructor set ``COURSE_GRADING_SEED``, a seed derived from it and
+    the student (one-way: a student who prints it learns nothing of the instructor's seed, and
+    nothing that draws another student's cases)."""
+    env = dict(SANDBOX_ENV)
+    env |= {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    seed = os.environ.get(SEED_VARIABLE, "").strip()
+    if seed:
+        env[SEED_VARIABLE] = hashlib.sha256(f"{seed}\0{student}".encode()).hexdigest()
+    return env
 
-    Nothing is visible but the system folders, Python and the helpers (read-only) and the
-    ``workdirs``: no home folder, no course folder, no other student's files.
+
+def python_command(workdirs: list[Path], limits: Limits, python: list[str],
+                   env: dict[str, str] | None = None,
+                   read_only: tuple[str, ...] = ()) -> list[str]:
+    """``python`` (an argv) run in the sandbox; ``workdirs`` are bound writable at their paths,
+    ``read_only`` files or folders read-only at theirs; ``env`` is its whole environment
+    (default :func:`kernel_environment` without a seed).
+
+    Nothing is visible but the system folders, Python and the helpers (read-only) and these:
+    no home folder, no course folder, no other student's files. ``/`` and ``/dev`` are
+    read-only; ``/tmp`` and ``/dev/shm`` are the sandbox's own.
     """
     argv = [bwrap_path(), "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            *_system_mounts(), "--dev", "/dev", "--proc", "/proc",
-            "--perms", "1777", "--tmpfs", "/tmp"]
+            *_system_mounts(), "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm",
+            "--remount-ro", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
     for folder in python_folders():
         argv += ["--ro-bind", str(folder), str(folder)]
+    for path in read_only:
+        argv += ["--ro-bind", path, path]
     for folder in workdirs:
         argv += ["--bind", str(folder), str(folder)]
-    for name, value in SANDBOX_ENV.items():
+    argv += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
+    for name, value in (kernel_environment() if env is None else env).items():
         argv += ["--setenv", name, value]
     return argv + [
-        "--unsetenv", "JPY_PARENT_PID", "prlimit", f"--as={limits.memory_bytes}",
-        f"--cpu={limits.cpu_seconds}", f"--fsize={limits.file_bytes}",
-        f"--nproc={limits.processes}", "--", *python]
+        "prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
+        f"--fsize={limits.file_bytes}", f"--nproc={limits.processes}", "--msgqueue=0",
+        "--", *python]
 
 
-def kernel_command(workdirs: list[Path], limits: Limits, log: Path) -> list[str]:
-    """The argv of a sandboxed IPython kernel, for a kernelspec; its own stderr goes to ``log``."""
+def kernel_command(workdirs: list[Path], limits: Limits, log: Path,
+                   env: dict[str, str]) -> list[str]:
+    """The argv of a sandboxed IPython kernel, for a kernelspec; its own stderr goes to ``log``.
+    Its connection file is bound read-only: the kernel cannot replace what the grader reads."""
     kernel = python_command(workdirs, limits, [sys.executable, "-m", "ipykernel_launcher",
-                                               "-f", "{connection_file}"])
+                                               "-f", "{connection_file}"], env,
+                            read_only=("{connection_file}",))
     return ["/bin/sh", "-c", 'exec "$@" 2>>"$0"', str(log), *kernel]
 
 
 def install_kernelspec(jupyter_dir: Path, workdirs: list[Path], limits: Limits,
-                       provisioner: str | None = None) -> str:
+                       env: dict[str, str], provisioner: str | None = None) -> str:
     """Write the sandbox kernelspec under ``jupyter_dir/kernels``; return its name.
 
-    With a ``provisioner`` (see :mod:`autograder.zygote`), kernels come from it; the argv, a
-    kernel of its own sandbox, is what jupyter_client would run without it.
+    ``env`` is the kernel's whole environment. With a ``provisioner`` (see
+    :mod:`autograder.zygote`), kernels come from it; the argv, a kernel of its own sandbox, is
+    what jupyter_client would run without it.
     """
     folder = jupyter_dir / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": kernel_command(workdirs, limits, jupyter_dir / "kernel.log"),
-            "display_name": "Python 3 (grading sandbox)", "language": "python",
+    spec = {"argv": kernel_command(workdirs, limits, jupyter_dir / "kernel.log", env),
+            "env": env, "display_name": "Python 3 (grading sandbox)", "language": "python",
             "interrupt_mode": "message"}
     if provisioner:
         spec["metadata"] = {"kernel_provisioner": {"provisioner_name": provisioner}}

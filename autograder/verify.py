@@ -40,6 +40,7 @@ UNSEALED = frozenset({"02_gradcheck"})
 # "kernel-only" cells use a PyTorch object of the student's in place (notebook 07's
 # torch.autograd.Function, substituted into and trained), which cannot be driven over a pipe.
 NOT_REPLAYED_TAGS = frozenset({"timed", "kernel-only"})
+MESSAGE_CHARS = 1000  # of a failed check's message, kept for the feedback page
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Job:
     sandboxed: bool = True
     limits: sandbox.Limits = sandbox.Limits()
     timeout: float = 60
+    budget: float = 300  # seconds for the whole re-check of one student
 
 
 @dataclass
@@ -79,6 +81,7 @@ class StudentProcess:
                  limits: sandbox.Limits, timeout: float, sealed: bool):
         self.imports, self.cells, self.sealed = imports, cells, sealed
         self.sandboxed, self.limits, self.timeout = sandboxed, limits, timeout
+        self.deadline = float("inf")  # of the whole re-check (see OverBudget)
         self.dropped: set[int] = set()
         self.process: subprocess.Popen | None = None
 
@@ -105,9 +108,12 @@ class StudentProcess:
         callbacks: list[Callable] = []
         body = _pickled((name, _with_markers(args, callbacks),
                          {k: _with_markers(v, callbacks) for k, v in kwargs.items()}))
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise OverBudget("the re-check ran out of time")
         try:
             self._send(body)
-            reader = _Reader(self.process.stdout, self.timeout)
+            reader = _Reader(self.process.stdout, min(self.timeout, left))
             while True:
                 reply = json.loads(reader.read(struct.unpack(">I", reader.read(4))[0]))
                 if "callback" not in reply:
@@ -116,6 +122,8 @@ class StudentProcess:
         except (BrokenPipeError, EOFError, TimeoutError, ValueError, TypeError,
                 KeyError) as error:
             self.stop()
+            if isinstance(error, TimeoutError) and left < self.timeout:
+                raise OverBudget("the re-check ran out of time") from None
             raise StudentError(f"the student's process died or hung ({error})") from None
 
     def _send(self, body: bytes) -> None:
@@ -187,6 +195,11 @@ def _answer(callbacks: list[Callable], request: dict) -> tuple:
         return ("__raise__", type(error).__name__, str(error)[:500])
 
 
+class OverBudget(NotReplayable):
+    """The student's whole re-check took longer than its budget: the rest keeps nbgrader's
+    scores, and the student is flagged (code that is slow only here is a sign of tampering)."""
+
+
 class StudentError(Exception):
     """The student's function raised, crashed or timed out."""
 
@@ -223,9 +236,32 @@ def decode(value):
     return value["value"]
 
 
+@contextlib.contextmanager
+def _kernel_seed(student: str):
+    """The seed this student's kernel drew its hidden cases with (see
+    :func:`sandbox.kernel_environment`), for the tests run here."""
+    derived = sandbox.kernel_environment(student).get(sandbox.SEED_VARIABLE)
+    saved = os.environ.get(sandbox.SEED_VARIABLE)
+    if derived is not None:
+        os.environ[sandbox.SEED_VARIABLE] = derived
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[sandbox.SEED_VARIABLE] = saved
+
+
 def run(job: Job) -> Verdict:
     """Re-run every test cell of the source notebooks against the student's functions."""
+    if not job.sandboxed:  # an unsandboxed kernel has the grader's environment, seed and all
+        return _run(job)
+    with _kernel_seed(job.student):
+        return _run(job)
+
+
+def _run(job: Job) -> Verdict:
     verdict = Verdict()
+    deadline = time.monotonic() + job.budget
     for name, text in job.notebooks.items():
         student_nb = nbformat.reads(text, as_version=4)
         source_nb = nbformat.read(job.source / name, as_version=4)
@@ -235,6 +271,7 @@ def run(job: Job) -> Verdict:
                      if c.metadata.get("nbgrader", {}).get("solution")]
         student = StudentProcess(imports, solutions, job.sandboxed, job.limits, job.timeout,
                                  sealed=job.source.name not in UNSEALED)
+        student.deadline = deadline
         try:
             names = set().union(*map(cells.defined_names, solutions)) if solutions else set()
             namespace: dict = {}
@@ -246,12 +283,20 @@ def run(job: Job) -> Verdict:
                 meta = cell.metadata.get("nbgrader", {})
                 replayable = not NOT_REPLAYED_TAGS & set(cell.metadata.get("tags", []))
                 if meta.get("grade") and cell.cell_type == "code" and replayable:
-                    points, reason = _run_test(cell.source, namespace, meta.get("points", 0))
-                    verdict.points[meta["grade_id"]] = points
+                    if time.monotonic() > deadline:
+                        break
+                    outcome = _run_test(cell.source, namespace, meta.get("points", 0))
+                    if outcome is None:
+                        continue  # not replayable: nbgrader's score stands
+                    verdict.points[meta["grade_id"]], reason = outcome
                     if reason:
                         verdict.reasons[meta["grade_id"]] = reason
         finally:
             student.stop()
+    if time.monotonic() > deadline:
+        verdict.flags.append(f"the re-check took over its budget of {job.budget:g} s: the cells "
+                             "it did not finish keep nbgrader's scores (code that is slow only "
+                             "when re-checked is a sign of tampering)")
     return verdict
 
 
@@ -267,13 +312,14 @@ def _proxy(student: StudentProcess, name: str):
     return call
 
 
-def _run_test(code: str, namespace: dict, points: float) -> tuple[float, str]:
-    """The points a test cell earns here, and why it failed (empty if it passed)."""
+def _run_test(code: str, namespace: dict, points: float) -> tuple[float, str] | None:
+    """The points a test cell earns here, and why it failed (empty if it passed); None if it
+    cannot be replayed here (nbgrader's score stands)."""
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(code, "<test>", "exec"), dict(namespace))  # noqa: S102 (trusted)
     except NotReplayable:
-        return float(points), ""  # nbgrader's score stands
+        return None
     except Exception as error:
-        return 0.0, " ".join(f"{type(error).__name__}: {error}".split())[:200]
+        return 0.0, " ".join(f"{type(error).__name__}: {error}".split())[:MESSAGE_CHARS]
     return float(points), ""

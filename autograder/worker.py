@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import course_root, grading, sandbox, verify, zygote
+import nbformat
+
+from autograder import course_root, feedback_safety, grading, sandbox, verify, zygote
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,15 @@ class Result:
     verdict: verify.Verdict | None = None
 
 
-def task_config(task: Task, course_dir: Path, kernel_dir: Path, jupyter_dir: Path):
+def task_config(task: Task, course_dir: Path, sockets: Path, private: Path):
     """The course's nbgrader configuration, pointed at the throwaway course and the sandbox.
 
-    ``kernel_dir`` (connection file, sockets) is visible to the kernel; ``jupyter_dir``, where
-    the kernelspec is written, must not be: a kernel that could rewrite it would choose the
-    command of the next kernel.
+    ``sockets`` is the one folder the kernel can write that the grader uses: the kernel binds
+    its sockets there, and the grader only connects to them. Everything the grader writes or
+    reads as a file (the connection file, the kernelspec, the notebooks being graded, the
+    kernel's working folder for a cold start) is in ``private`` or ``course_dir``, out of the
+    kernel's sight: a kernel that could plant a link or a FIFO there would steer the grader's
+    writes, read the hidden tests, or choose the command of the next kernel.
     """
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
@@ -84,16 +89,17 @@ def task_config(task: Task, course_dir: Path, kernel_dir: Path, jupyter_dir: Pat
     config.Execute.timeout = task.cell_timeout
     config.ResilientExecute.submission_timeout = task.submission_timeout
     config.ResilientExecute.grade_only = True
+    config.ResilientExecute.kernel_cwd = str(private)
     config.Autograde.autograde_preprocessors = [
         ResilientExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]
     config.KernelManager.transport = "ipc"
-    config.KernelManager.ip = str(kernel_dir / "ipc")
-    config.KernelManager.connection_file = str(kernel_dir / "connection.json")
+    config.KernelManager.ip = str(sockets / "ipc")
+    config.KernelManager.connection_file = str(private / "connection.json")
     if task.sandboxed:
-        visible = [kernel_dir, (course_dir / "autograded").resolve()]
         config.Execute.kernel_name = sandbox.install_kernelspec(
-            jupyter_dir, visible, task.limits, provisioner=zygote.PROVISIONER)
+            private / "jupyter", [sockets], task.limits,
+            sandbox.kernel_environment(task.student), provisioner=zygote.PROVISIONER)
     return config
 
 
@@ -102,33 +108,40 @@ def run(task: Task) -> Result:
     from nbgrader.apps import NbGraderAPI
 
     assignment = task.material.assignment
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp, _kernel_folder(task) as visible:
-        course_dir, jupyter_dir = Path(tmp) / "course", Path(tmp) / "jupyter"
-        kernel_dir = visible / "kernel"
-        kernel_dir.mkdir(parents=True)
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp, _kernel_folder(task) as sockets:
+        course_dir, private = Path(tmp) / "course", Path(tmp) / "private"
+        private.mkdir()
         source = task.material.unpack(course_dir)
-        (visible / "autograded").mkdir()
-        (course_dir / "autograded").symlink_to(visible / "autograded")
         grading.submit(course_dir, assignment, task.student, task.notebooks)
-        os.environ["JUPYTER_PATH"] = str(jupyter_dir)
-        os.environ["JUPYTER_RUNTIME_DIR"] = str(kernel_dir)
-        api = NbGraderAPI(config=task_config(task, course_dir, kernel_dir, jupyter_dir))
+        os.environ["JUPYTER_PATH"] = str(private / "jupyter")
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(private)
+        api = NbGraderAPI(config=task_config(task, course_dir, sockets, private))
         grade = grading.autograde(api, assignment, task.student)
         result = Result(grade)
         if grade.status == "graded":
             folder = course_dir / "autograded" / task.student / assignment
             result.autograded = {p.name: p.read_text() for p in folder.glob("*.ipynb")}
+            if task.verify:
+                result.verdict = _verify(task, source)
+            _protect_feedback(folder, result.verdict)
             api.generate_feedback(assignment, task.student, force=True)
             folder = course_dir / "feedback" / task.student / assignment
             result.feedback = {p.name: p.read_text() for p in folder.glob("*.html")}
-            if task.verify:
-                result.verdict = _verify(task, source)
         return result
+
+
+def _protect_feedback(folder: Path, verdict: verify.Verdict | None) -> None:
+    """Rewrite the graded notebooks that feedback is made from (the originals are in the
+    result): nothing printed after hidden tests ran in the kernel reaches the student."""
+    rechecked = {} if verdict is None else {g: verdict.reasons.get(g, "") for g in verdict.points}
+    for path in folder.glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        nbformat.write(feedback_safety.protect(nb, rechecked), path)
 
 
 @contextlib.contextmanager
 def _kernel_folder(task: Task) -> Iterator[Path]:
-    """A fresh folder for what the kernel may see: in the zygote's shared folder (emptied of
+    """A fresh folder for the kernel's sockets: in the zygote's shared folder (emptied of
     earlier tasks first) when sandboxed, a private temporary folder otherwise."""
     parent = None
     if task.sandboxed:

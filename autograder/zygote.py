@@ -4,8 +4,10 @@
 fresh kernel for each request. Here is the grader's side: :class:`Zygote` starts and talks to it,
 and :class:`ZygoteProvisioner`, a ``jupyter_client`` kernel provisioner named in the sandbox's
 kernelspec, hands nbclient such a kernel where it would otherwise start a new process. The
-zygote's sandbox sees one writable folder, :attr:`Zygote.root`: each task keeps there only what
-its kernel may see (its connection files and the notebooks being graded).
+zygote's sandbox sees one writable folder, :attr:`Zygote.root`: each task keeps there only its
+kernel's sockets and log, which the grader never reads or writes through. Every exchange with the
+zygote has a deadline: a zygote that a kernel stopped, or that cannot prove its sandbox clean,
+is replaced, and that kernel's cell is charged.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import selectors
 import shutil
 import signal
 import struct
@@ -30,6 +33,10 @@ from autograder import sandbox
 SERVER = Path(__file__).with_name("zygote_server.py")
 PROVISIONER = "course-zygote"
 READY_TIMEOUT = 120.0
+REPLY_TIMEOUT = 15.0  # any other answer (a sweep of the sandbox included) takes well under 1 s
+# A forked kernel works in the sandbox's own /tmp (emptied before every kernel), never in a
+# folder of the grader's.
+KERNEL_CWD = "/tmp"
 
 
 class ZygoteDied(RuntimeError):
@@ -52,19 +59,38 @@ class Zygote:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             stderr=log, cwd=self.root)
-        self._read()  # the ready message, once the imports are done
+        self._read(READY_TIMEOUT)  # the ready message, once the imports are done
 
     @property
     def log(self) -> Path:
         """The zygote's own stderr, beside (not inside) the folder its kernels see."""
         return self.root.with_suffix(".log")
 
-    def _read(self) -> dict:
-        header = self.process.stdout.read(4)
-        if len(header) < 4:
-            lines = self.log.read_text(errors="replace").strip().splitlines() or ["no output"]
-            raise ZygoteDied(f"the kernel zygote stopped ({lines[-1][:200]})")
-        return json.loads(self.process.stdout.read(struct.unpack(">I", header)[0]))
+    def _read(self, timeout: float = REPLY_TIMEOUT) -> dict:
+        """One reply, within ``timeout`` seconds (a stopped or hung zygote is a dead one)."""
+        deadline = time.monotonic() + timeout
+        header = self._read_exactly(4, deadline)
+        reply = json.loads(self._read_exactly(struct.unpack(">I", header)[0], deadline))
+        if "unclean" in reply:  # the sweep could not prove the sandbox empty: start afresh
+            raise ZygoteDied(f"the kernel zygote could not clean its sandbox ({reply['unclean']})")
+        return reply
+
+    def _read_exactly(self, size: int, deadline: float) -> bytes:
+        data = b""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            while len(data) < size:
+                left = deadline - time.monotonic()
+                chunk = b""
+                if left > 0 and selector.select(left):
+                    chunk = os.read(self.process.stdout.fileno(), size - len(data))
+                if not chunk:
+                    lines = self.log.read_text(errors="replace").strip().splitlines()
+                    why = lines[-1][:200] if lines else ("no answer in time" if left <= 0
+                                                         else "no output")
+                    raise ZygoteDied(f"the kernel zygote stopped ({why})")
+                data += chunk
+        return data
 
     def request(self, message: dict) -> dict:
         """Send one request. A dead zygote is restarted for a ``start``; for the other requests
@@ -171,22 +197,25 @@ class ZygoteProvisioner(LocalProvisioner):
         """A kernel from the zygote; if it cannot give one, a cold kernel in its own sandbox
         (the kernelspec's argv), so that grading goes on, only slower."""
         try:
-            return self._fork(**kwargs)
+            return self._fork(cmd, **kwargs)
         except ZygoteDied as error:
             self.log.warning("%s: starting a cold sandboxed kernel instead", error)
             return await super().launch_kernel(cmd, **kwargs)
 
-    def _fork(self, **kwargs):
+    def _fork(self, cmd: list[str], **kwargs):
+        """Ask the zygote for a kernel. It gets the kernelspec's environment only (nothing of the
+        grader's), the connection information as data (the grader's connection file stays out
+        of its reach), the kernel's extra arguments (``--InteractiveShell.xmode=Minimal``), and
+        the sockets' folder for its log."""
         if _zygote is None:
             raise ZygoteDied("no kernel zygote in this process (call zygote.for_limits first)")
-        env = dict(kwargs.get("env") or os.environ)
-        env.pop("JPY_PARENT_PID", None)
-        env.update(sandbox.SANDBOX_ENV)
-        cwd = os.path.realpath(kwargs.get("cwd") or os.getcwd())
-        connection_file = os.path.realpath(self.parent.connection_file)
-        log = str(Path(connection_file).parent / "kernel.log")
-        reply = _zygote.request({"start": {"connection_file": connection_file, "cwd": cwd,
-                                           "env": env, "log": log}})
+        with open(self.parent.connection_file) as file:
+            connection = json.load(file)
+        sockets = os.path.dirname(self.parent.ip)
+        extra = cmd[cmd.index("ipykernel_launcher") + 3:] if "ipykernel_launcher" in cmd else []
+        reply = _zygote.request({"start": {
+            "connection": connection, "cwd": KERNEL_CWD, "env": dict(self.kernel_spec.env),
+            "log": os.path.join(sockets, "kernel.log"), "arguments": extra}})
         self.process = ForkedKernel(_zygote, reply["pid"])
-        self.pid, self.pgid, self.cwd = None, None, cwd
+        self.pid, self.pgid, self.cwd = None, None, KERNEL_CWD
         return self.connection_info

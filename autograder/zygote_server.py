@@ -4,15 +4,18 @@ one fresh IPython kernel per request.
 Run inside the sandbox as ``python -c <this file>`` (it imports nothing from ``autograder``). A
 grading kernel spends most of its start importing PyTorch, NumPy, Matplotlib, IPython and the
 course's checks; a fork of this process has them already, so a kernel is ready at once. The zygote
-never runs a student's code: each kernel is a child that runs it, and before every new kernel the
-zygote kills every other process of the sandbox and empties ``/tmp`` and ``/dev/shm``, so nothing
-one student leaves behind reaches the next. It cannot be traced or read by its children (not
-dumpable, and the sandbox drops all capabilities).
+never runs a student's code: each kernel is a child that runs it, and before every new kernel (and
+after every kill) the zygote sweeps the sandbox: it kills every other process until none is left
+(``kill(-1)`` again and again, so a process that keeps forking cannot outrun it), removes the
+System V IPC objects, and empties ``/tmp`` and ``/dev/shm`` (``/`` and ``/dev`` are read-only, and
+POSIX message queues cannot be made). A sweep that cannot prove the sandbox empty answers
+``{"unclean": why}``, and the grader replaces the whole sandbox. The zygote cannot be traced or
+read by its children (not dumpable, and the sandbox drops all capabilities).
 
 Requests come on the zygote's original stdin and replies go to its original stdout, one JSON
 document each, prefixed by its length (4 bytes, big-endian):
 
-* ``{"start": {"connection_file", "cwd", "env", "log"}}`` -> ``{"pid": pid}``
+* ``{"start": {"connection", "cwd", "env", "log", "arguments"}}`` -> ``{"pid": pid}``
 * ``{"poll": pid}`` -> ``{"exit": code or null}``
 * ``{"signal": [pid, signum]}`` -> ``{}``
 * ``{"kill": pid}`` -> ``{"exit": code}``
@@ -27,11 +30,20 @@ import shutil
 import signal
 import struct
 import sys
+import time
 
 PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backend_inline",
            "torch", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "course")
 SCRATCH = ("/tmp", "/dev/shm")
+CONNECTION_FILE = "/dev/shm/.kernel-connection.json"
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+SWEEP_SECONDS = 5.0
+IPC_RMID = 0
+SYSV_IPC = (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl"))
+
+
+class Unclean(Exception):
+    """The sandbox still holds something of an earlier kernel."""
 
 
 def preload() -> None:
@@ -43,21 +55,72 @@ def preload() -> None:
         importlib.import_module(f"course.{module.name}")
 
 
-def kill_others() -> None:
-    """SIGKILL every process of the sandbox but its init (pid 1) and the zygote; reap them."""
-    me = os.getpid()
+def living_others() -> list[int]:
+    """Processes of the sandbox other than its init (pid 1) and the zygote that are not dead."""
+    me, alive = os.getpid(), []
     for entry in os.listdir("/proc"):
         if entry.isdigit() and int(entry) not in (1, me):
             try:
-                os.kill(int(entry), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    state = stat.read().rsplit(b")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+            if state not in (b"Z", b"X"):
+                alive.append(int(entry))
+    return alive
+
+
+def reap() -> None:
     while True:
         try:
             if os.waitpid(-1, os.WNOHANG) == (0, 0):
-                break
+                return
         except ChildProcessError:
-            break
+            return
+
+
+def kill_others() -> None:
+    """SIGKILL every process of the sandbox but its init and the zygote, until none is left.
+
+    ``kill(-1)`` reaches every process of the PID namespace in one call, and a fork racing it
+    fails; it is repeated until ``/proc`` shows no living process, within a deadline.
+    """
+    deadline = time.monotonic() + SWEEP_SECONDS
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        reap()
+        left = living_others()
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            raise Unclean(f"processes {left[:5]} survived SIGKILL")
+        time.sleep(0.01)
+
+
+def remove_ipc_objects() -> None:
+    """Remove every System V shared memory segment, message queue and semaphore set of the
+    sandbox's IPC namespace (a kernel could leave one for the next)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for kind, control in SYSV_IPC:
+        try:
+            with open(f"/proc/sysvipc/{kind}") as table:
+                ids = [int(line.split()[1]) for line in table.readlines()[1:] if line.strip()]
+        except OSError:
+            continue
+        for ipc_id in ids:
+            args = (ipc_id, 0, IPC_RMID, None) if kind == "sem" else (ipc_id, IPC_RMID, None)
+            if getattr(libc, control)(*args) != 0:
+                raise Unclean(f"System V {kind} {ipc_id} cannot be removed")
+
+
+def sweep() -> None:
+    """Leave the sandbox as the first kernel found it."""
+    kill_others()
+    remove_ipc_objects()
+    empty_scratch()
 
 
 def empty_scratch() -> None:
@@ -81,8 +144,8 @@ def empty_scratch() -> None:
 
 
 def become_kernel(request: dict, channels: tuple[int, int]) -> None:
-    """In the forked child: a fresh session, the kernel's folder, environment and output, then
-    IPython's kernel (this never returns)."""
+    """In the forked child: a fresh session, the kernel's folder, environment, connection and
+    output, then IPython's kernel (this never returns)."""
     try:
         # A kernel dies with the zygote (at once, not when the sandbox is torn down): a cell
         # that kills the zygote costs itself, like any cell that kills its kernel.
@@ -95,13 +158,15 @@ def become_kernel(request: dict, channels: tuple[int, int]) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
+        with open(CONNECTION_FILE, "w") as connection:
+            json.dump(request["connection"], connection)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.closerange(3, 4096)
-        sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+        sys.argv = ["ipykernel_launcher", "-f", CONNECTION_FILE, *request["arguments"]]
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance()
@@ -149,33 +214,40 @@ def serve(requests: int, replies: int) -> None:
         if body is None:
             return
         request, reply = json.loads(body), {}
-        if "start" in request:
-            kill_others()
-            empty_scratch()
-            children.clear()
-            pid = os.fork()
-            if pid == 0:
-                become_kernel(request["start"], (requests, replies))
-            children[pid] = None
-            reply = {"pid": pid}
-        elif "poll" in request:
-            pid = request["poll"]
-            if children.get(pid) is None:
-                children[pid] = exit_code(pid, block=False)
-            reply = {"exit": children[pid]}
-        elif "signal" in request:
-            pid, signum = request["signal"]
-            if pid in children and children[pid] is None:
-                send(pid, signum)
-        elif "kill" in request:
-            pid = request["kill"]
-            if pid in children and children[pid] is None:
-                send(pid, signal.SIGKILL)
-                children[pid] = exit_code(pid, block=True)
-            kill_others()
-            reply = {"exit": children.get(pid, -signal.SIGKILL)}
+        try:
+            reply = answer(request, children, (requests, replies))
+        except Unclean as error:
+            reply = {"unclean": str(error)}
         data = json.dumps(reply).encode()
         os.write(replies, struct.pack(">I", len(data)) + data)
+
+
+def answer(request: dict, children: dict[int, int | None], channels: tuple[int, int]) -> dict:
+    """The reply to one request (see the module's docstring)."""
+    if "start" in request:
+        sweep()
+        children.clear()
+        pid = os.fork()
+        if pid == 0:
+            become_kernel(request["start"], channels)
+        children[pid] = None
+        return {"pid": pid}
+    if "poll" in request:
+        pid = request["poll"]
+        if children.get(pid) is None:
+            children[pid] = exit_code(pid, block=False)
+        return {"exit": children[pid]}
+    if "signal" in request:
+        pid, signum = request["signal"]
+        if pid in children and children[pid] is None:
+            send(pid, signum)
+        return {}
+    pid = request["kill"]
+    if pid in children and children[pid] is None:
+        send(pid, signal.SIGKILL)
+        children[pid] = exit_code(pid, block=True)
+    sweep()
+    return {"exit": children.get(pid, -signal.SIGKILL)}
 
 
 def main() -> None:

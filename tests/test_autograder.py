@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -98,10 +99,34 @@ def test_feedback_shows_no_hidden_test(graded):
         assert not [line for line in secret if line in text], page
 
 
-def test_the_sandbox_hid_the_course_from_the_source_reader(graded):
-    page = (graded / "feedback" / "source-reader" / demo_class.NOTEBOOK.replace(
+def test_feedback_shows_nothing_printed_after_hidden_tests_ran(graded):
+    page = (graded / "feedback" / "hidden-test-printer" / demo_class.NOTEBOOK.replace(
         ".ipynb", ".html")).read_text()
-    assert "LEAKED FILES 0" in page
+    assert "not shown in feedback" in page
+
+
+def test_feedback_runs_no_script_of_the_student(graded):
+    page = (graded / "feedback" / "script-injector" / demo_class.NOTEBOOK.replace(
+        ".ipynb", ".html")).read_text()
+    assert "<b>hi</b>" in page  # the harmless HTML is shown; the script, the handler and the
+    assert f"<script>{demo_class.SCRIPT}" not in page  # JavaScript output are not (escaped or
+    assert not re.search(r"<img[^>]*onerror", page)  # removed)
+    assert "application/javascript" not in page
+
+
+def test_no_encoding_of_a_test_cell_reaches_feedback(graded):
+    import base64
+    import zlib
+
+    encodings = set()
+    for cell in nbformat.read(SOURCE, as_version=4).cells:
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            raw = cell.source.encode()
+            encodings |= {base64.b64encode(raw).decode()[:60], raw.hex()[:60],
+                          base64.b64encode(zlib.compress(raw)).decode()[:60]}
+    pages = [p.read_text() for p in (graded / "feedback").rglob("*.html")]
+    assert encodings and pages
+    assert not [e for e in encodings for page in pages if e in page]
 
 
 def test_class_report_has_plots_and_misconceptions(graded):

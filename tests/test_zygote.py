@@ -40,20 +40,34 @@ except PermissionError:
 else:
     raise RuntimeError("the zygote's memory is readable from a kernel")
 """
-# Fails (loses its points) if anything of an earlier kernel is still there, or if a kernelspec
-# (the command of the next kernel) is within reach.
+# Fails (loses its points) if anything of an earlier kernel is still there (a process, a file
+# in /tmp, /dev/shm or /dev, a System V IPC object), if a kernelspec (the command of the next
+# kernel) is within reach, or if the kernel's environment holds anything of the grader's.
 PROBE = """
 import glob, os
 others = [p for p in os.listdir("/proc")
           if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())]
-left = [p for p in ("/tmp/left-behind", "/dev/shm/left-behind",
+left = [p for p in ("/tmp/left-behind", "/dev/shm/left-behind", "/tmp/racer-alive",
                    "/tmp/ipython/profile_default/startup/00-pass.py") if os.path.exists(p)]
+left += [f"{kind}: {rows[1:]}" for kind in ("shm", "msg", "sem")
+         if len(rows := open(f"/proc/sysvipc/{kind}").read().splitlines()) > 1]
+left += sorted(set(os.listdir("/dev")) - {"core", "fd", "full", "null", "ptmx", "pts", "random",
+                                          "shm", "stderr", "stdin", "stdout", "tty", "urandom",
+                                          "zero"})
 if others or left:
-    raise RuntimeError(f"left behind by an earlier kernel: processes {others}, files {left}")
+    raise RuntimeError(f"left behind by an earlier kernel: processes {others}, {left}")
 specs = [p for p in glob.glob("/tmp/**/kernels/*/kernel.json", recursive=True)
          if os.access(os.path.dirname(p), os.W_OK)]
 if specs:
     raise RuntimeError(f"a kernel can rewrite the kernelspec: {specs}")
+extra = set(os.environ) - {"HOME", "MPLCONFIGDIR", "IPYTHONDIR", "PATH", "LANG", "PWD",
+                           "COURSE_GRADING_SEED", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                           "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+                           "JPY_SESSION_NAME", "PYDEVD_DISABLE_FILE_VALIDATION", "MPLBACKEND",
+                           "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR", "PAGER", "GIT_PAGER",
+                           "TERM", "PYDEVD_USE_FRAME_EVAL"}  # the last ones: IPython's own
+if extra or "instructor" in os.environ.get("COURSE_GRADING_SEED", ""):
+    raise RuntimeError(f"the grader's environment reached the kernel: {sorted(extra)}")
 """
 # Fails unless the kernel is a child of the zygote (whose command line is its own source).
 FORKED = """
@@ -114,3 +128,101 @@ def test_without_a_zygote_kernels_start_cold_and_grading_goes_on(material, monke
     assert full_marks(result), result.grade.cells
     assert "the kernel zygote stopped (cannot start): starting a cold sandboxed kernel" in \
         caplog.text
+
+
+# Attacks on the next student and on the host, each in the solution cell of an otherwise correct
+# submission. ``{probe}`` is a file of the host outside every folder of the task: the grader must
+# never write through a link to it. Each attacker is followed, in the same process and so on the
+# same zygote, by an honest student who must keep full marks (and who probes for leftovers).
+CONNECTION = ("import json, os\n"
+              "sockets = os.path.dirname(json.load(open('/dev/shm/.kernel-connection.json'))"
+              "['ip'])\n")
+ATTACKS = {
+    # A process that keeps forking (its pid changes all the time) and appends to every file it
+    # can reach in the folder shared with the grader, for a minute.
+    "fork-racer": CONNECTION + """
+import time
+if os.fork() == 0:
+    os.setsid()
+    end = time.time() + 60
+    while time.time() < end:
+        if os.fork():
+            os._exit(0)
+        for folder, _, files in os.walk(os.path.dirname(sockets)):
+            for name in files:
+                try:
+                    with open(os.path.join(folder, name), "a") as file:
+                        file.write("tampered")
+                except OSError:
+                    pass
+        with open("/tmp/racer-alive", "w") as file:
+            file.write(str(os.getpid()))
+""",
+    # System V shared memory and a message queue left for the next kernel, a POSIX message
+    # queue (refused by the limits), writes into /dev and / (read-only).
+    "ipc-and-dev": """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.shmget(4321, 4096, 0o1000 | 0o666) >= 0
+assert libc.msgget(4322, 0o1000 | 0o666) >= 0
+assert libc.mq_open(b"/left", 0o100 | 2, 0o600, None) == -1
+for path in ("/dev/left-behind", "/left-behind", "/usr/left-behind"):
+    try:
+        open(path, "w").write("x")
+    except OSError:
+        pass
+    else:
+        raise RuntimeError(f"{path} is writable")
+""",
+    # Links and FIFOs, under every name the grader uses, in every folder the kernel can write,
+    # pointing at a file of the host; the kernel's own sockets replaced by links.
+    "links-and-fifos": CONNECTION + """
+names = ["connection.json", "kernel.log", "01_forward.ipynb", "timestamp.txt", "gradebook.db",
+         "kernel.json", "autograded", "feedback", "submitted", "source"]
+for folder in {os.getcwd(), "/tmp", "/dev/shm", sockets, os.path.dirname(sockets)}:
+    for name in names:
+        target = os.path.join(folder, name)
+        for attempt in (lambda: os.symlink("{probe}", target), lambda: os.mkfifo(target + ".fifo")):
+            try:
+                attempt()
+            except OSError:
+                pass
+for name in os.listdir(sockets):
+    if name.startswith("ipc"):
+        os.replace(os.path.join(sockets, name), os.path.join(sockets, name + ".old"))
+        os.symlink("{probe}", os.path.join(sockets, name))
+""",
+    # Stops the zygote: the grader's next question to it must not wait forever.
+    "zygote-stopper": "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n",
+    # Reads the instructor's environment.
+    "env-reader": """
+import os
+if os.environ.get("INSTRUCTOR_SECRET"):
+    raise RuntimeError("the grader's environment reached the kernel")
+""",
+}
+# What each attack costs its author: only the stopper loses anything (the cell that stopped the
+# zygote, whose kernel is then declared dead, and the tests of what it would have defined).
+LOSES = {"zygote-stopper": sorted(demo_class.FORWARD_CELLS)}
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_an_attacker_reaches_neither_the_host_nor_the_next_student(material, attack, tmp_path,
+                                                                   monkeypatch):
+    probe = tmp_path / "host-file"
+    probe.write_text("the instructor's")
+    probe.chmod(0o600)
+    before = probe.stat()
+    monkeypatch.setenv("INSTRUCTOR_SECRET", "hunter2")
+    monkeypatch.setenv("COURSE_GRADING_SEED", "instructor-seed")
+    attacker = grade(material, f"attacker-{attack}", ATTACKS[attack].replace("{probe}",
+                                                                             str(probe)))
+    assert attacker.grade.status == "graded"
+    assert sorted(attacker.grade.failed_cells()) == LOSES.get(attack, []), \
+        {g: c.message for g, c in attacker.grade.cells.items()}
+    victim = grade(material, f"after-{attack}", PROBE)
+    assert full_marks(victim), {g: c.message for g, c in victim.grade.cells.items()}
+    after = probe.stat()
+    assert probe.read_text() == "the instructor's"
+    assert (after.st_mode, after.st_mtime_ns, after.st_size) == \
+        (before.st_mode, before.st_mtime_ns, before.st_size)
