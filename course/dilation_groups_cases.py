@@ -13,25 +13,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course.cases import rng_for
+from course.cases import ConvCase, rng_for
 
 
 @dataclass(frozen=True)
-class GroupedCase:
-    """``x (N, C, H, W)``, ``w (F, C // groups, KH, KW)``, stride, pad, dilation and groups."""
+class GroupedCase(ConvCase):
+    """A :class:`~course.cases.ConvCase` with dilation and groups: ``w (F, C // groups, KH, KW)``.
 
-    name: str
-    H: int
-    W: int
-    KH: int
-    KW: int
-    stride: int = 1
-    pad: int = 0
-    dilation: int = 1
-    groups: int = 1
+    Defaults to ``N = 2``, ``C = 2``, ``F = 3`` (the batch and both channel axes always in play).
+    """
+
     N: int = 2
     C: int = 2
     F: int = 3
+    dilation: int = 1
+    groups: int = 1
 
     @property
     def out_hw(self) -> tuple[int, int]:
@@ -40,7 +36,7 @@ class GroupedCase:
                      for n, k in ((self.H, self.KH), (self.W, self.KW)))
 
     def describe(self) -> str:
-        """A short label, e.g. ``x (2,4,9,8), w (6,2,3,2), stride 2, pad 1, dilation 2, groups 2``."""
+        """A label, e.g. ``x (2,4,9,8), w (6,2,3,2), stride 2, pad 1, dilation 2, groups 2``."""
         return (f"x ({self.N},{self.C},{self.H},{self.W}), "
                 f"w ({self.F},{self.C // self.groups},{self.KH},{self.KW}), stride {self.stride}, "
                 f"pad {self.pad}, dilation {self.dilation}, groups {self.groups}")

@@ -116,9 +116,6 @@ def _dilation_misconceptions(part, dout, x, w, stride, pad, dilation, groups):
         ("dilation applied to the input", lambda i, u: (i * stride + u) * dilation,
          f"your {part} reads x_pad at ((i*stride + u)*dilation, ...): the input scaled, not the "
          "kernel spread. Only the taps are spread: i*stride + u*dilation."),
-        ("d zeros between taps", lambda i, u: i * stride + u * (dilation + 1),
-         f"your {part} puts dilation zeros between the taps; dilation d leaves d - 1 zeros "
-         "(taps d apart: u*dilation)."),
     ]
     found = [Misconception(name, model(at), advice) for name, at, advice in models
              if needs_dilation]
@@ -146,7 +143,8 @@ def _group_misconceptions(part, dout, x, w, stride, pad, dilation, groups):
         "groups interleaved", lambda: (dense(x_=x[:, order])[0][:, back] if part == "dx"
                                        else dense(x_=x[:, order])[1]),
         f"your {part} takes every groups-th channel into a group; group g holds the contiguous "
-        "channels g*C/groups ... (g+1)*C/groups - 1 and filters g*F/groups ... (g+1)*F/groups - 1.")]
+        "channels g*C/groups ... (g+1)*C/groups - 1 and filters g*F/groups ... "
+        "(g+1)*F/groups - 1.")]
     if part == "dx":
         found.append(Misconception(
             "groups ignored in dX", lambda: dense(w_=_tiled(w, groups), groups_=1)[truth],

@@ -35,7 +35,7 @@ def conv2d_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray, stride: int 
 
 
 def conv_transpose2d(x: np.ndarray, w: np.ndarray, stride: int = 1, pad: int = 0,
-                     output_padding: int = 0) -> np.ndarray:
+                     output_padding: int | tuple[int, int] = 0) -> np.ndarray:
     """``F.conv_transpose2d``: ``x (N, C_in, H, W)``, ``w (C_in, C_out, KH, KW)``, no bias."""
     with torch.no_grad():
         return F.conv_transpose2d(_tensor(x), _tensor(w), stride=stride, padding=pad,
