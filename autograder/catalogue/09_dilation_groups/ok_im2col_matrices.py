@@ -6,36 +6,18 @@ import numpy as np
 EXPECTED_FAILURES = []
 
 
-def im2col(x_pad, KH, KW, HO, WO, stride, dilation):
-    """(N, C, Hp, Wp) -> (N, C, KH, KW, HO, WO): the taps of every window."""
-    N, C = x_pad.shape[:2]
-    cols = np.empty((N, C, KH, KW, HO, WO))
-    for u in range(KH):
-        for v in range(KW):
-            cols[:, :, u, v] = x_pad[:, :, u * dilation:u * dilation + stride * (HO - 1) + 1:stride,
-                                     v * dilation:v * dilation + stride * (WO - 1) + 1:stride]
-    return cols
-
-
-def col2im(cols, shape, stride, dilation):
-    """The adjoint of im2col: add each tap back where it was read."""
-    KH, KW = cols.shape[2:4]
-    HO, WO = cols.shape[4:]
-    out = np.zeros(shape)
-    for u in range(KH):
-        for v in range(KW):
-            out[:, :, u * dilation:u * dilation + stride * (HO - 1) + 1:stride,
-                v * dilation:v * dilation + stride * (WO - 1) + 1:stride] += cols[:, :, u, v]
-    return out
-
-
 def conv2d_backward(dout, x, w, stride=1, pad=0, dilation=1, groups=1):
     N, C, H, W = x.shape
     F, Cg, KH, KW = w.shape
     Fg = F // groups
     HO, WO = dout.shape[2:]
+    s, d = stride, dilation
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    cols = im2col(x_pad, KH, KW, HO, WO, stride, dilation)
+    taps = [(u, v, slice(u * d, u * d + s * (HO - 1) + 1, s),
+             slice(v * d, v * d + s * (WO - 1) + 1, s)) for u in range(KH) for v in range(KW)]
+    cols = np.empty((N, C, KH, KW, HO, WO))                 # im2col: the taps of every window
+    for u, v, rows, columns in taps:
+        cols[:, :, u, v] = x_pad[:, :, rows, columns]
     dcols = np.zeros(cols.shape)
     dw = np.zeros(w.shape)
     for g in range(groups):
@@ -45,22 +27,39 @@ def conv2d_backward(dout, x, w, stride=1, pad=0, dilation=1, groups=1):
         dw[f] = (dout_g @ cols_g.T).reshape(Fg, Cg, KH, KW)
         dcols_g = w[f].reshape(Fg, -1).T @ dout_g
         dcols[:, c] = dcols_g.reshape(Cg, KH, KW, N, HO, WO).transpose(3, 0, 1, 2, 4, 5)
-    dx_pad = col2im(dcols, x_pad.shape, stride, dilation)
+    dx_pad = np.zeros(x_pad.shape)                          # col2im, the adjoint of im2col
+    for u, v, rows, columns in taps:
+        dx_pad[:, :, rows, columns] += dcols[:, :, u, v]
     return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, dout.sum(axis=(0, 2, 3))
 
 
 def conv_transpose2d_forward(x, w, stride=1, pad=0, output_padding=0):
     N, C_in, H, W = x.shape
     _, C_out, KH, KW = w.shape
-    cols = np.einsum("kouv,nkij->nouvij", w, x)                      # W^T x, one column per pixel
-    full = col2im(cols, (N, C_out, (H - 1) * stride + KH + output_padding,
-                         (W - 1) * stride + KW + output_padding), stride, 1)
-    return full[:, :, pad:full.shape[2] - pad, pad:full.shape[3] - pad]
+    s = stride
+    cols = (w.reshape(C_in, -1).T @ x.transpose(1, 0, 2, 3).reshape(C_in, -1)).reshape(
+        C_out, KH, KW, N, H, W)                             # W^T x: one column per input pixel
+    full = np.zeros((C_out, N, (H - 1) * s + KH + output_padding,
+                     (W - 1) * s + KW + output_padding))
+    for u in range(KH):                                     # col2im
+        for v in range(KW):
+            full[:, :, u:u + s * (H - 1) + 1:s, v:v + s * (W - 1) + 1:s] += cols[:, u, v]
+    out = full.transpose(1, 0, 2, 3)
+    return out[:, :, pad:out.shape[2] - pad, pad:out.shape[3] - pad]
 
 
 def conv_transpose2d_backward(dout, x, w, stride=1, pad=0, output_padding=0):
     N, C_in, H, W = x.shape
-    KH, KW = w.shape[2:]
+    _, C_out, KH, KW = w.shape
+    s = stride
     dout_pad = np.pad(dout, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    cols = im2col(dout_pad, KH, KW, H, W, stride, 1)                  # (N, C_out, KH, KW, H, W)
-    return np.einsum("nouvij,kouv->nkij", cols, w), np.einsum("nouvij,nkij->kouv", cols, x)
+    cols = np.empty((C_out, KH, KW, N, H, W))               # im2col of the padded dout
+    for u in range(KH):
+        for v in range(KW):
+            cols[:, u, v] = dout_pad[:, :, u:u + s * (H - 1) + 1:s,
+                                     v:v + s * (W - 1) + 1:s].transpose(1, 0, 2, 3)
+    cols = cols.reshape(C_out * KH * KW, N * H * W)
+    x_mat = x.transpose(1, 0, 2, 3).reshape(C_in, N * H * W)
+    dx = (w.reshape(C_in, -1) @ cols).reshape(C_in, N, H, W).transpose(1, 0, 2, 3)
+    dw = (x_mat @ cols.T).reshape(w.shape)
+    return dx, dw
