@@ -27,6 +27,15 @@ NO_DETAILS = ("this test failed when your notebook ran; its message is not shown
               "or `autograder check`, to see it)")
 
 
+def sanitised(text: str) -> str:
+    """A notebook's text with the HTML of its outputs sanitised and no JavaScript output (what
+    ``--record`` writes for formgrader, which shows it in the instructor's browser)."""
+    from nbconvert.preprocessors.sanitize import SanitizeHTML
+
+    nb, _ = SanitizeHTML().preprocess(nbformat.reads(text, as_version=4), {})
+    return nbformat.writes(nb) + "\n"
+
+
 def first_hidden_cell(nb: nbformat.NotebookNode) -> int | None:
     """Index of the first test cell that holds hidden tests (None if there is none)."""
     for index, cell in enumerate(nb.cells):

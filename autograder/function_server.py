@@ -60,6 +60,14 @@ class LazyModule(types.ModuleType):
         return getattr(importlib.import_module(self.__name__), attribute)
 
 
+def _is_module(name: str) -> bool:
+    """Whether ``name`` is a module (``from a.b import c``: c may be one, or an attribute)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # the parent is a module, not a package: c is an attribute
+        return False
+
+
 def lazy_imports(code, namespace) -> None:
     """Bind the names an import cell defines, loading modules only when they are used."""
     for node in ast.parse(code).body:
@@ -73,7 +81,7 @@ def lazy_imports(code, namespace) -> None:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
                 full = f"{node.module}.{alias.name}"
-                if importlib.util.find_spec(full) is not None:
+                if _is_module(full):
                     namespace[alias.asname or alias.name] = LazyModule(full)
                 else:
                     module = importlib.import_module(node.module)
@@ -95,6 +103,62 @@ def seal() -> None:
     for module in pkgutil.iter_modules(course.__path__):
         if module.name not in OPEN_COURSE_MODULES:
             sys.modules[f"course.{module.name}"] = None
+
+
+class AutogradHost:
+    """A student's ``torch.autograd.Function`` driven from the verifier, for the tests that use
+    it in place (notebook 07's wrapper and training). The verifier sends arrays; here they become
+    tensors, go through ``apply`` and, later, ``backward``; only arrays go back. Names the tests
+    substitute (stand-ins and spies for the student's NumPy functions) are bound in the
+    student's namespace as callbacks, so every call to them is seen and answered by the
+    verifier, and restored afterwards."""
+
+    def __init__(self, namespace: dict):
+        self.namespace, self.graphs, self.saved = namespace, {}, {}
+
+    def forward(self, name, handle, inputs, needs_grad, released=()):
+        """``name.apply`` on the inputs; the graph is kept for backward until the verifier says
+        it has released it (``released``, the handles of graphs it freed since)."""
+        import torch
+
+        for old in released:
+            self.graphs.pop(old, None)
+        leaves = [torch.from_numpy(np.array(a)).requires_grad_(bool(n))
+                  if isinstance(a, np.ndarray) else a
+                  for a, n in zip(inputs, needs_grad, strict=True)]
+        output = self.namespace[name].apply(*leaves)
+        if not isinstance(output, torch.Tensor):
+            raise TypeError(f"{name}.apply returned {type(output).__name__}, expected a tensor")
+        self.graphs[handle] = (leaves, output)
+        return output.detach().numpy()
+
+    def backward(self, handle, dout):
+        import torch
+
+        leaves, output = self.graphs[handle]
+        wanted = [t for t in leaves if isinstance(t, torch.Tensor) and t.requires_grad]
+        grads = iter(torch.autograd.grad(output, wanted, torch.from_numpy(np.array(dout)),
+                                         retain_graph=True, allow_unused=True))
+        return [_grad_array(next(grads)) if isinstance(t, torch.Tensor) and t.requires_grad
+                else None for t in leaves]
+
+    def bind(self, name, value):
+        self.saved.setdefault(name, self.namespace.get(name, _MISSING))
+        self.namespace[name] = value
+
+    def restore(self, name):
+        original = self.saved.pop(name, _MISSING)
+        if original is _MISSING:
+            self.namespace.pop(name, None)
+        else:
+            self.namespace[name] = original
+
+
+_MISSING = object()
+
+
+def _grad_array(grad):
+    return None if grad is None else grad.detach().numpy()
 
 
 class CallbackError(Exception):
@@ -145,6 +209,10 @@ def main() -> None:
         if error is not None:  # a broken cell costs the functions it defines, nothing else
             cell_errors.append(f"{type(error).__name__}: {error}")
 
+    host = AutogradHost(namespace)
+    autograd_calls = {"__autograd_forward__": host.forward, "__autograd_backward__": host.backward,
+                      "__bind__": host.bind, "__restore__": host.restore}
+
     def lookup(name):
         if name in namespace:
             return namespace[name]
@@ -161,6 +229,8 @@ def main() -> None:
         try:
             if name == "__imports__":
                 function = lambda code: lazy_imports(code, namespace)  # noqa: E731
+            elif name in autograd_calls:
+                function = autograd_calls[name]
             else:
                 function = run_cell if name == "__exec__" else lookup(name)
             result = function(*args, **kwargs)

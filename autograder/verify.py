@@ -21,6 +21,7 @@ import struct
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,11 +36,16 @@ SERVER = Path(__file__).with_name("function_server.py")
 # (notebook 02's checkers are graded on them); everywhere else the student's process is sealed:
 # no PyTorch, no course references or checks (function_server.seal).
 UNSEALED = frozenset({"02_gradcheck"})
-# Test cells with one of these tags are not re-checked here, and nbgrader's score stands:
-# "timed" cells measure speed (calls over a pipe would slow the student's function down);
-# "kernel-only" cells use a PyTorch object of the student's in place (notebook 07's
-# torch.autograd.Function, substituted into and trained), which cannot be driven over a pipe.
-NOT_REPLAYED_TAGS = frozenset({"timed", "kernel-only"})
+# Test cells with this tag use a PyTorch object of the student's in place (notebook 07's
+# torch.autograd.Function, with stand-ins and spies put under the names of its NumPy functions,
+# then trained): they are re-checked against a second student process where PyTorch is allowed,
+# which runs that object on arrays the tests send and binds the stand-ins as callbacks
+# (AutogradHost in function_server). "timed" cells (notebook 06's speed) are re-checked like
+# the others: the ratio to the course's loop, timed here, holds with the pipe's cost.
+TORCH_OBJECT_TAG = "kernel-only"
+# Timed checks (06's speed, 07's training) run slower here, over the pipe, than in the kernel: a
+# re-check that fails only on time (the check raised TooSlow) overrules nothing, and is flagged.
+TOO_SLOW = "TooSlow:"
 MESSAGE_CHARS = 1000  # of a failed check's message, kept for the feedback page
 
 
@@ -82,6 +88,7 @@ class StudentProcess:
         self.imports, self.cells, self.sealed = imports, cells, sealed
         self.sandboxed, self.limits, self.timeout = sandboxed, limits, timeout
         self.deadline = float("inf")  # of the whole re-check (see OverBudget)
+        self.bound: list[Callable] = []  # functions the tests put in the student's namespace
         self.dropped: set[int] = set()
         self.process: subprocess.Popen | None = None
 
@@ -106,8 +113,8 @@ class StudentProcess:
         """Send a call and wait for its reply, answering the callbacks it makes meanwhile."""
         name, args, kwargs = message
         callbacks: list[Callable] = []
-        body = _pickled((name, _with_markers(args, callbacks),
-                         {k: _with_markers(v, callbacks) for k, v in kwargs.items()}))
+        body = _pickled((name, _with_markers(args, callbacks, self.bound),
+                         {k: _with_markers(v, callbacks, self.bound) for k, v in kwargs.items()}))
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise OverBudget("the re-check ran out of time")
@@ -118,7 +125,7 @@ class StudentProcess:
                 reply = json.loads(reader.read(struct.unpack(">I", reader.read(4))[0]))
                 if "callback" not in reply:
                     return reply
-                self._send(_pickled(_answer(callbacks, reply)))
+                self._send(_pickled(_answer(callbacks, self.bound, reply)))
         except (BrokenPipeError, EOFError, TimeoutError, ValueError, TypeError,
                 KeyError) as error:
             self.stop()
@@ -168,11 +175,24 @@ def _pickled(value) -> bytes:
         raise NotReplayable(f"cannot send {type(value).__name__}: {error}") from None
 
 
-def _with_markers(value, callbacks: list[Callable]):
+class Bound:
+    """A function a test puts in the student's namespace (a stand-in, a spy): it always stays
+    here, and the student's code calls it back, during any later call, until it is restored."""
+
+    def __init__(self, function: Callable):
+        self.function = function
+
+
+def _with_markers(value, callbacks: list[Callable], bound: list[Callable]):
     """``value``, with each function that cannot travel by pickle (a closure over the truth, say)
     kept here and replaced by a marker: the student's process calls it back over the pipe."""
     if isinstance(value, (tuple, list)):
-        return type(value)(_with_markers(v, callbacks) for v in value)
+        return type(value)(_with_markers(v, callbacks, bound) for v in value)
+    if isinstance(value, Bound):
+        if _module_function(value.function):
+            return value.function  # a pure function of the course: it runs there, called fast
+        bound.append(value.function)
+        return {"__callback__": f"bound-{len(bound) - 1}"}
     if getattr(value, "student_function", False):  # it lives in that process: no callback
         raise NotReplayable("a student's function passed to another one")
     if callable(value) and not isinstance(value, type):
@@ -184,9 +204,17 @@ def _with_markers(value, callbacks: list[Callable]):
     return value
 
 
-def _answer(callbacks: list[Callable], request: dict) -> tuple:
+def _module_function(function) -> bool:
+    """A plain function of an importable module, without state (pickled by its name): a
+    stand-in of the course, unlike a spy (a method that records its calls here)."""
+    return isinstance(function, types.FunctionType) and function.__closure__ is None and \
+        "<" not in function.__qualname__ and function.__module__.startswith("course.")
+
+
+def _answer(callbacks: list[Callable], bound: list[Callable], request: dict) -> tuple:
     """Run a callback the student's process asked for, on decoded (never unpickled) values."""
-    function = callbacks[request["callback"]]
+    key = request["callback"]
+    function = bound[int(key.split("-")[1])] if isinstance(key, str) else callbacks[key]
     args = decode(request["args"])
     kwargs = {k: decode(v) for k, v in request["kwargs"].items()}
     try:
@@ -269,35 +297,114 @@ def _run(job: Job) -> Verdict:
                    if c.cell_type == "code" and cells.is_import_cell(c.source)]
         solutions = [c.source for c in student_nb.cells
                      if c.metadata.get("nbgrader", {}).get("solution")]
-        student = StudentProcess(imports, solutions, job.sandboxed, job.limits, job.timeout,
-                                 sealed=job.source.name not in UNSEALED)
-        student.deadline = deadline
+        names = set().union(*map(cells.defined_names, solutions)) if solutions else set()
+        processes = {sealed: StudentProcess(imports, solutions, job.sandboxed, job.limits,
+                                            job.timeout, sealed=sealed)
+                     for sealed in (job.source.name not in UNSEALED, False)}
+        for process in processes.values():
+            process.deadline = deadline
         try:
-            names = set().union(*map(cells.defined_names, solutions)) if solutions else set()
-            namespace: dict = {}
+            trusted: dict = {}
             for code in imports:
-                exec(compile(code, "<imports>", "exec"), namespace)  # noqa: S102 (trusted)
-            for function in names:
-                namespace[function] = _proxy(student, function)
+                exec(compile(code, "<imports>", "exec"), trusted)  # noqa: S102 (trusted)
             for cell in source_nb.cells:
                 meta = cell.metadata.get("nbgrader", {})
-                replayable = not NOT_REPLAYED_TAGS & set(cell.metadata.get("tags", []))
-                if meta.get("grade") and cell.cell_type == "code" and replayable:
-                    if time.monotonic() > deadline:
-                        break
-                    outcome = _run_test(cell.source, namespace, meta.get("points", 0))
-                    if outcome is None:
-                        continue  # not replayable: nbgrader's score stands
-                    verdict.points[meta["grade_id"]], reason = outcome
-                    if reason:
-                        verdict.reasons[meta["grade_id"]] = reason
+                if not (meta.get("grade") and cell.cell_type == "code"):
+                    continue
+                if time.monotonic() > deadline:
+                    break
+                torch_object = TORCH_OBJECT_TAG in cell.metadata.get("tags", [])
+                student = processes[False] if torch_object else processes[
+                    job.source.name not in UNSEALED]
+                namespace = _namespace(trusted, student, names, torch_object)
+                outcome = _run_test(cell.source, namespace, meta.get("points", 0))
+                if outcome is None:
+                    continue  # not replayable: nbgrader's score stands
+                if outcome[1].startswith(TOO_SLOW):
+                    verdict.flags.append(f"{meta['grade_id']}: right but too slow in the re-check "
+                                         "(timed over its pipe): nbgrader's score stands")
+                    continue
+                verdict.points[meta["grade_id"]], reason = outcome
+                if reason:
+                    verdict.reasons[meta["grade_id"]] = reason
         finally:
-            student.stop()
+            for process in processes.values():
+                process.stop()
     if time.monotonic() > deadline:
         verdict.flags.append(f"the re-check took over its budget of {job.budget:g} s: the cells "
                              "it did not finish keep nbgrader's scores (code that is slow only "
                              "when re-checked is a sign of tampering)")
     return verdict
+
+
+def _namespace(trusted: dict, student: StudentProcess, names: set[str],
+               torch_object: bool) -> dict:
+    """A test cell's globals: the trusted imports and a proxy for each of the student's names
+    (for a PyTorch-object cell, names the test substitutes are bound in the student's process,
+    and a class's ``apply`` runs there)."""
+    proxies = {name: _proxy(student, name) for name in names}
+    if not torch_object:
+        return {**trusted, **proxies}
+    for name, proxy in proxies.items():
+        proxy.apply = _remote_autograd(student, name).apply
+    return _StudentNamespace(student, {**trusted, **proxies})
+
+
+class _StudentNamespace(dict):
+    """Globals whose changes reach the student's namespace: a test that puts a stand-in under a
+    name (``namespace[name] = spy``) binds it there as a callback, and putting the student's
+    own function back (or removing the name) restores theirs."""
+
+    def __init__(self, student: StudentProcess, items: dict):
+        super().__init__(items)
+        self.student = student
+
+    def __setitem__(self, name, value):
+        if getattr(value, "student_function", False):
+            self.student.call("__restore__", (name,), {})
+        elif callable(value):
+            self.student.call("__bind__", (name, Bound(value)), {})
+        super().__setitem__(name, value)
+
+    def update(self, *others, **items):
+        for name, value in dict(*others, **items).items():
+            self[name] = value
+
+    def pop(self, name, *default):
+        self.student.call("__restore__", (name,), {})
+        return super().pop(name, *default)
+
+
+def _remote_autograd(student: StudentProcess, name: str):
+    """A local ``torch.autograd.Function`` whose forward and backward run the student's class
+    ``name`` in their process: arrays go there, arrays come back."""
+    import itertools
+    import weakref
+
+    import torch
+
+    handles, released = itertools.count(), []
+
+    class Remote(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *inputs):
+            ctx.handle = next(handles)
+            weakref.finalize(ctx, released.append, ctx.handle)  # that graph can go there too
+            arrays = [i.detach().numpy() if isinstance(i, torch.Tensor) else i for i in inputs]
+            freed = released.copy()
+            released.clear()
+            output = student.call("__autograd_forward__", (
+                name, ctx.handle, arrays, [bool(n) for n in ctx.needs_input_grad], freed), {})
+            return torch.from_numpy(np.array(output))
+
+        @staticmethod
+        def backward(ctx, dout):
+            grads = student.call("__autograd_backward__",
+                                 (ctx.handle, dout.detach().numpy()), {})
+            return tuple(None if g is None else torch.from_numpy(np.array(g)) for g in grads)
+
+    Remote.__name__ = Remote.__qualname__ = name
+    return Remote
 
 
 def _proxy(student: StudentProcess, name: str):
@@ -313,11 +420,11 @@ def _proxy(student: StudentProcess, name: str):
 
 
 def _run_test(code: str, namespace: dict, points: float) -> tuple[float, str] | None:
-    """The points a test cell earns here, and why it failed (empty if it passed); None if it
-    cannot be replayed here (nbgrader's score stands)."""
+    """The points a test cell earns here (run in ``namespace``, its own), and why it failed
+    (empty if it passed); None if it cannot be replayed here (nbgrader's score stands)."""
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile(code, "<test>", "exec"), dict(namespace))  # noqa: S102 (trusted)
+            exec(compile(code, "<test>", "exec"), namespace)  # noqa: S102 (trusted)
     except NotReplayable:
         return None
     except Exception as error:

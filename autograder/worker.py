@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,8 @@ from pathlib import Path
 import nbformat
 
 from autograder import course_root, feedback_safety, grading, sandbox, verify, zygote
+
+TASK_SLACK_SECONDS = 300  # kernel starts, feedback and bookkeeping, on a loaded machine
 
 
 @dataclass(frozen=True)
@@ -103,8 +107,39 @@ def task_config(task: Task, course_dir: Path, sockets: Path, private: Path):
     return config
 
 
+class TaskTimeout(Exception):
+    """A task ran past every deadline it has inside (a bug of ours, or a wait we missed)."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise :class:`TaskTimeout` in this task after ``seconds`` (in a main thread: a pool's
+    worker process; elsewhere the inner deadlines alone hold)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TaskTimeout(f"the task took over {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(int(seconds))
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run(task: Task) -> Result:
-    """Grade one task; never raises for anything the submission does."""
+    """Grade one task; never raises for anything the submission does, and never runs past
+    the notebook's time budget plus the re-check's (then it raises :class:`TaskTimeout`, and the
+    pool reports that student's grading as failed)."""
+    with _deadline(task.submission_timeout + verify.Job.budget + TASK_SLACK_SECONDS):
+        return _run(task)
+
+
+def _run(task: Task) -> Result:
     from nbgrader.apps import NbGraderAPI
 
     assignment = task.material.assignment
@@ -120,7 +155,8 @@ def run(task: Task) -> Result:
         result = Result(grade)
         if grade.status == "graded":
             folder = course_dir / "autograded" / task.student / assignment
-            result.autograded = {p.name: p.read_text() for p in folder.glob("*.ipynb")}
+            result.autograded = {p.name: feedback_safety.sanitised(p.read_text())
+                                 for p in folder.glob("*.ipynb")}
             if task.verify:
                 result.verdict = _verify(task, source)
             _protect_feedback(folder, result.verdict)

@@ -23,7 +23,15 @@ import torch.nn.functional as F
 from course import capstone, reference
 from course.backward_checks import BACKWARD_TOL
 from course.cases import ConvCase, arrays, grading_seed, rng_for
-from course.checks import CheckFailure, as_float_array, call_safely, compare, report, scaled_error
+from course.checks import (
+    CheckFailure,
+    TooSlow,
+    as_float_array,
+    call_safely,
+    compare,
+    report,
+    scaled_error,
+)
 
 FORWARD, BACKWARD = "conv2d_forward_fast", "conv2d_backward_fast"
 INPUTS = ("x", "w", "b")
@@ -440,7 +448,7 @@ def check_training(function_class: type, bar: float = TRAINING_BAR,
         print(f"  epoch {epoch:2d}: test accuracy {acc:.3f}")
     steps = len(curves.step_loss)
     if not curves.finished:
-        raise CheckFailure(
+        raise TooSlow(
             f"training stopped at the time limit, {time_limit:g} s, after {steps} steps of "
             f"{capstone.EPOCHS} epochs: your layer is too slow (the course's im2col layer takes "
             "about 1 s for the whole run). Vectorise conv2d_forward_fast and conv2d_backward_fast "

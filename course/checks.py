@@ -18,6 +18,10 @@ class CheckFailure(AssertionError):
     """A graded check failed; the message says what is wrong and, where known, why."""
 
 
+class TooSlow(CheckFailure):
+    """A right answer that took longer than a timed check allows."""
+
+
 @dataclass(frozen=True)
 class Misconception:
     """A known wrong answer: how to compute what it outputs, and what to tell its author."""

@@ -19,8 +19,8 @@ from course import reference
 from course.backward_checks import BACKWARD_TOL, PARTS, as_float64, unpack_gradients
 from course.cases import ConvCase, arrays
 from course.checks import (
-    CheckFailure,
     Misconception,
+    TooSlow,
     call_student,
     compare,
     report,
@@ -140,22 +140,27 @@ def check_speed(conv2d_backward_fast: Callable, case: ConvCase,
     """The student's function must be correct and ``required`` times faster than the yardstick.
 
     Both are timed in this call, on the same arrays, alternately, best of ``repeats`` each: the
-    ratio does not depend on how fast the machine is. A clearly slow function (one call above 4
-    times its budget) is stopped after one round, so a loop costs this check little time. The
-    first call, which is checked against autograd, is not timed (it may pay for a warm-up).
-    Returns the measured speed-up.
+    ratio does not depend on how fast the machine is. Each round draws new arrays and checks the
+    timed result, so a function that remembers earlier answers gains nothing. A clearly slow
+    function (one call above 4 times its budget) is stopped after one round, so a loop costs this
+    check little time. The first call, which is checked against autograd, is not timed (it may
+    pay for a warm-up). Returns the measured speed-up.
     """
-    data = arrays(case, "fast-speed")
-    args = (data.dout, data.x, data.w)
     kwargs = {"stride": case.stride, "pad": case.pad}
     label = case.describe()
+    data = arrays(case, "fast-speed")
+    args = (data.dout, data.x, data.w)
     result = call_student(conv2d_backward_fast, *args, label=label, **kwargs)  # also a warm-up
     _check_result(conv2d_backward_fast, result, *args, case.stride, case.pad, label)
     best_loop = best_yours = float("inf")
-    for _ in range(repeats):
-        best_loop = min(best_loop, best_time(lambda: loop_backward(*args, **kwargs), 1))
-        best_yours = min(best_yours, best_time(
-            lambda: conv2d_backward_fast(*args, **kwargs), 1))
+    for round_ in range(repeats):
+        data = arrays(case, f"fast-speed-{round_}")
+        args = (data.dout, data.x, data.w)
+        best_loop = min(best_loop, best_time(lambda a=args: loop_backward(*a, **kwargs), 1))
+        start = time.perf_counter()
+        result = call_student(conv2d_backward_fast, *args, label=label, **kwargs)
+        best_yours = min(best_yours, time.perf_counter() - start)
+        _check_result(conv2d_backward_fast, result, *args, case.stride, case.pad, label)
         if best_yours > 4 * best_loop / required:
             break  # far too slow: more repeats will not change the verdict
     ratio = best_loop / best_yours
@@ -164,7 +169,7 @@ def check_speed(conv2d_backward_fast: Callable, case: ConvCase,
     print(f"  the course's loop over output pixels: {best_loop * 1e3:8.2f} ms")
     print(f"  your conv2d_backward_fast:            {best_yours * 1e3:8.2f} ms")
     if ratio < required:
-        raise CheckFailure(
+        raise TooSlow(
             f"conv2d_backward_fast is {ratio:.1f} times as fast as the loop over output pixels; "
             f"the test asks for at least {required:g} times. Your results are right, so what is "
             "left is speed: a Python loop over output pixels (or over images, filters or "

