@@ -122,9 +122,10 @@ def check_network_gradients(network_loss: Callable, cases: Iterable[NetCase]) ->
         truth = pooling_net.loss_and_gradients(x, y, *params)
         try:
             result = _unpack(call_student(network_loss, x, y, *params, label=label), label)
+            summed = np.float64(truth[0] * case.N)
             compare("loss", np.float64(as_float64("loss", result[0], label)),
                     np.float64(truth[0]), label, BACKWARD_TOL,
-                    [Misconception("summed loss", lambda: np.float64(truth[0] * case.N),
+                    [Misconception("summed loss", lambda s=summed: s,
                                    "your loss is the SUM over the batch: it is the mean.")])
             errors = [compare(f"d{name}", as_float64(f"d{name}", got, label), expected, label,
                               BACKWARD_TOL, network_misconceptions(k, x, y, params, truth))
@@ -191,8 +192,10 @@ def check_overfit(train: Callable, cases: Iterable[NetCase], lr: float = OVERFIT
         if not end <= bar:
             why = ("the loss ROSE: a gradient points uphill, so step against it, "
                    "p -= lr * dp." if end > start else
-                   "the loss fell too little: every parameter takes a step each time "
-                   "(w, b, V and c), with the gradient of the current parameters.")
+                   "the loss fell too little. If the test of network_loss fails, fix that "
+                   "first (a wrong gradient trains badly); otherwise check that every "
+                   "parameter (w, b, V and c) takes a step each time, with the gradient at "
+                   "the current parameters.")
             raise CheckFailure(f"after training the loss is {end:.3g} (from {start:.3g}), above "
                                f"the bar {bar:g} (on {label}): {why}")
         marks = ", ".join(f"step {i}: {losses[i]:.3f}" for i in (0, steps // 3, 2 * steps // 3))
