@@ -20,7 +20,8 @@ DEMO_BUGS = {"01_forward": "bug_stride_ignored", "02_gradcheck": "bug_directiona
              "04_stride_pad": "bug_crop_empty_at_pad0",
              "05_channels": "bug_dx_no_filter_sum",
              "06_fast": "bug_loop_over_pixels",  # right but slow: loses the speed points
-             "07_capstone": "bug_wrapper_calls_torch_conv"}
+             "07_capstone": "bug_wrapper_calls_torch_conv",
+             "08_pooling": "bug_maxpool_tie_every_max"}
 MALICIOUS = ("input-transformer", "patch-checks", "os-exit", "numpy-shadow")
 
 
