@@ -39,28 +39,32 @@ def _needs(condition: bool) -> None:
         raise ValueError("this wrong answer is not defined, or not different, here")
 
 
-def first_max(win: np.ndarray) -> np.ndarray:
+def first_max(win: torch.Tensor) -> torch.Tensor:
     """One-hot of the first maximum of each ``(KH, KW)`` window in row-major order (PyTorch's)."""
-    flat = win.reshape(*win.shape[:2], -1)
-    mask = np.zeros(flat.shape)
-    np.put_along_axis(mask, flat.argmax(axis=-1)[..., None], 1.0, axis=-1)
-    return mask.reshape(win.shape)
+    flat = win.flatten(2)
+    return torch.zeros_like(flat).scatter_(2, flat.argmax(dim=2, keepdim=True), 1.0).reshape(
+        win.shape)
 
 
-def _last_max(win: np.ndarray) -> np.ndarray:
-    return first_max(win[..., ::-1, ::-1])[..., ::-1, ::-1]
+def _last_max(win: torch.Tensor) -> torch.Tensor:
+    return first_max(win.flip(2, 3)).flip(2, 3)
 
 
-def _every_max(win: np.ndarray) -> np.ndarray:
-    return (win == win.max(axis=(2, 3), keepdims=True)).astype(np.float64)
+def _every_max(win: torch.Tensor) -> torch.Tensor:
+    return (win == win.amax(dim=(2, 3), keepdim=True)).to(win.dtype)
 
 
 def route(dout: np.ndarray, x: np.ndarray, window: tuple[int, int], steps: tuple[int, int],
-          weights: Callable[[np.ndarray], np.ndarray], assign: str = "") -> np.ndarray:
+          weights: Callable[[torch.Tensor], torch.Tensor], assign: str = "") -> np.ndarray:
     """``dx``: each ``dout[n, c, i, j] * weights(window)`` added into the window at
-    ``(i * steps[0], j * steps[1])``; ``assign`` "window" or "winner" overwrites instead."""
+    ``(i * steps[0], j * steps[1])``; ``assign`` "window" or "winner" overwrites instead.
+
+    Written with PyTorch tensors on purpose: it computes the grader's known wrong answers (and,
+    with :func:`first_max`, the right one), not a model answer for the NumPy exercises.
+    """
     (KH, KW), (sh, sw) = window, steps
-    dx = np.zeros(x.shape)
+    x, dout = torch.tensor(x, dtype=torch.float64), torch.tensor(dout, dtype=torch.float64)
+    dx = torch.zeros_like(x)
     for i, j in np.ndindex(*dout.shape[2:]):
         rows, cols = slice(i * sh, i * sh + KH), slice(j * sw, j * sw + KW)
         win = x[:, :, rows, cols]
@@ -71,18 +75,18 @@ def route(dout: np.ndarray, x: np.ndarray, window: tuple[int, int], steps: tuple
         if assign == "window":
             dx[:, :, rows, cols] = part
         elif assign == "winner":
-            dx[:, :, rows, cols] = np.where(mask > 0, part, dx[:, :, rows, cols])
+            dx[:, :, rows, cols] = torch.where(mask > 0, part, dx[:, :, rows, cols])
         else:
             dx[:, :, rows, cols] += part
-    return dx
+    return dx.numpy()
 
 
-def _average(window: tuple[int, int]) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda win: np.full(win.shape, 1.0 / (window[0] * window[1]))
+def _average(window: tuple[int, int]) -> Callable[[torch.Tensor], torch.Tensor]:
+    return lambda win: torch.full_like(win, 1.0 / (window[0] * window[1]))
 
 
-def _ones(win: np.ndarray) -> np.ndarray:
-    return np.ones(win.shape)
+def _ones(win: torch.Tensor) -> torch.Tensor:
+    return torch.ones_like(win)
 
 
 LEFTOVER = ("your dx is missing the last rows or columns of x: when the stride does not divide "
