@@ -21,6 +21,7 @@ DEMO_BUGS = {"01_forward": "bug_stride_ignored", "02_gradcheck": "bug_directiona
              "05_channels": "bug_dx_no_filter_sum",
              "06_fast": "bug_loop_over_pixels",  # right but slow: loses the speed points
              "07_capstone": "bug_wrapper_calls_torch_conv",
+             "08_pooling": "bug_maxpool_tie_every_max",
              "09_dilation_groups": "bug_groups_ignored_in_dx"}
 MALICIOUS = ("input-transformer", "patch-checks", "os-exit", "numpy-shadow")
 
