@@ -39,6 +39,11 @@ c.IgnorePattern.pattern = r"(?s)."
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ScrubHiddenTests,
                                     ClearHiddenTests, SanitizeHTML]
 c.SanitizeHTML.enabled = True  # an nbconvert preprocessor is off until enabled
+# Markdown and LaTeX outputs are dropped, not sanitised: they become HTML (a `javascript:` link)
+# after the sanitiser has run. Text, images and sanitised HTML stay.
+c.SanitizeHTML.sanitized_output_types = {"text/html"}
+c.SanitizeHTML.safe_output_keys = {"metadata", "text/plain", "image/png", "image/jpeg",
+                                   "application/json"}
 
 # `autograder grade` runs on a Dask cluster when this names its scheduler (docs/scale.md);
 # unset, it grades on a local pool of processes.

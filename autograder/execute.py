@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from jupyter_client.utils import run_sync
@@ -27,6 +28,8 @@ class ResilientExecute(Execute):
     submission_timeout = Integer(900, help="Seconds for the whole notebook.").tag(config=True)
     max_stream_chars = Integer(200_000, help="Characters of stream output kept per cell."
                                ).tag(config=True)
+    max_rich_chars = Integer(5_000_000, help="Characters of other outputs (displays, results, "
+                             "errors) kept per cell.").tag(config=True)
     grade_only = Bool(False, help="Run only import, solution and test cells.").tag(config=True)
     kernel_cwd = Unicode("", help="Where the kernel starts instead of the notebook's folder "
                          "(grading: a folder the kernel cannot write).").tag(config=True)
@@ -84,6 +87,15 @@ class ResilientExecute(Execute):
                 self.kc = run_sync(self.async_start_new_kernel_client)()
 
     def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] in ("display_data", "execute_result", "update_display_data", "error"):
+            size = len(json.dumps(msg["content"]))
+            kept = sum(len(json.dumps(o)) for o in outs if o.get("output_type") != "stream")
+            if kept + size > self.max_rich_chars:
+                if msg["msg_type"] == "error":  # the error stays (it decides the cell's points)
+                    msg["content"]["traceback"] = msg["content"]["traceback"][-1:]
+                    msg["content"]["evalue"] = msg["content"]["evalue"][:self.max_stream_chars]
+                else:
+                    return None
         if msg["msg_type"] == "stream":
             kept = sum(len(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
             if kept >= self.max_stream_chars:

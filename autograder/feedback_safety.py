@@ -32,7 +32,10 @@ def sanitised(text: str) -> str:
     ``--record`` writes for formgrader, which shows it in the instructor's browser)."""
     from nbconvert.preprocessors.sanitize import SanitizeHTML
 
-    nb, _ = SanitizeHTML().preprocess(nbformat.reads(text, as_version=4), {})
+    from autograder import course_root
+
+    config = course_root.load_config().SanitizeHTML
+    nb, _ = SanitizeHTML(**config).preprocess(nbformat.reads(text, as_version=4), {})
     return nbformat.writes(nb) + "\n"
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import course
+from autograder import seccomp
 
 KERNEL_NAME = "course-sandbox"
 # The whole environment of a sandboxed process: a private home and configuration under /tmp...
@@ -29,6 +30,7 @@ SANDBOX_ENV = {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": 
 PASSED_THROUGH = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                   "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 SEED_VARIABLE = "COURSE_GRADING_SEED"
+SECCOMP_FD = 9
 
 
 class SandboxUnavailable(RuntimeError):
@@ -43,6 +45,8 @@ class Limits:
     cpu_seconds: int = 600
     file_bytes: int = 64 * 1024**2
     processes: int = 256
+    tmp_bytes: int = 512 * 1024**2  # the sandbox's /tmp (in memory)
+    shm_bytes: int = 256 * 1024**2  # and its /dev/shm
 
 
 def bwrap_path() -> str:
@@ -91,33 +95,48 @@ def kernel_environment(student: str = "") -> dict[str, str]:
 
 
 def python_command(workdirs: list[Path], limits: Limits, python: list[str],
-                   env: dict[str, str] | None = None,
-                   read_only: tuple[str, ...] = ()) -> list[str]:
+                   env: dict[str, str] | None = None, read_only: tuple[str, ...] = (),
+                   hidden: tuple[Path, ...] = (), as_init: bool = False) -> list[str]:
     """``python`` (an argv) run in the sandbox; ``workdirs`` are bound writable at their paths,
-    ``read_only`` files or folders read-only at theirs; ``env`` is its whole environment
-    (default :func:`kernel_environment` without a seed).
+    ``read_only`` files or folders read-only at theirs, and ``hidden`` files or folders are
+    replaced by empty ones; ``env`` is its whole environment (default
+    :func:`kernel_environment` without a seed). ``as_init``: ``python`` is the sandbox's pid 1
+    (no other process of the sandbox can signal, trace or read it).
 
     Nothing is visible but the system folders, Python and the helpers (read-only) and these:
-    no home folder, no course folder, no other student's files. ``/`` and ``/dev`` are
-    read-only; ``/tmp`` and ``/dev/shm`` are the sandbox's own.
+    no home folder, no course folder, no other student's files. ``/``, ``/dev`` and ``/proc`` are
+    read-only (no host setting can be written through ``/proc/sys``, no process's memory through
+    ``/proc/<pid>/mem``); ``/tmp`` and ``/dev/shm`` are the sandbox's own, of bounded size.
+    The system calls of :mod:`autograder.seccomp` are refused.
     """
     argv = [bwrap_path(), "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            *_system_mounts(), "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm",
-            "--remount-ro", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+            *(["--as-pid-1"] if as_init else []), *_system_mounts(),
+            "--dev", "/dev", "--perms", "1777", "--size", str(limits.shm_bytes),
+            "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+            "--proc", "/proc", "--remount-ro", "/proc",
+            "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     for folder in python_folders():
         argv += ["--ro-bind", str(folder), str(folder)]
     for path in read_only:
         argv += ["--ro-bind", path, path]
+    for path in hidden:
+        argv += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
     for folder in workdirs:
         argv += ["--bind", str(folder), str(folder)]
     argv += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
     for name, value in (kernel_environment() if env is None else env).items():
         argv += ["--setenv", name, value]
-    return argv + [
+    argv += [
         "prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
         f"--fsize={limits.file_bytes}", f"--nproc={limits.processes}", "--msgqueue=0",
         "--", *python]
+    rules = seccomp.filter_file()
+    if rules is None:
+        return argv
+    # bubblewrap reads the system-call filter from a file descriptor: a shell opens it
+    return ["/bin/sh", "-c", f'exec "$@" {SECCOMP_FD}<"$0"', str(rules), argv[0],
+            "--seccomp", str(SECCOMP_FD), *argv[1:]]
 
 
 def kernel_command(workdirs: list[Path], limits: Limits, log: Path,

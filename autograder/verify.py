@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from autograder import cells, sandbox
+from autograder import cells, function_server, sandbox
 
 SERVER = Path(__file__).with_name("function_server.py")
 # Assignments whose tests hand the student's code functions built by the course on PyTorch
@@ -95,7 +95,9 @@ class StudentProcess:
     def _start(self) -> None:
         python = [sys.executable, "-I", "-c", SERVER.read_text(),
                   *(["--sealed"] if self.sealed else [])]
-        argv = sandbox.python_command([], self.limits, python) if self.sandboxed else python
+        hidden = sealed_paths() if self.sealed else ()
+        argv = sandbox.python_command([], self.limits, python, hidden=hidden) \
+            if self.sandboxed else python
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL)
         for code in self.imports:
@@ -158,6 +160,23 @@ class StudentProcess:
                 if value.shape == original.shape:
                     original[...] = value  # in-place edits come back, as in the notebook
         return decode(reply["result"])
+
+
+def sealed_paths() -> tuple[Path, ...]:
+    """What a sealed student process must not read at all: PyTorch's package and the course's
+    modules other than the open ones (the seal blocks their import; hiding the files also stops
+    a solution that reopens them, ``sys.modules.pop`` or ``exec(open(...).read())``)."""
+    import importlib.util
+    import pkgutil
+
+    import course
+
+    torch = importlib.util.find_spec("torch")
+    folders = [Path(p) for p in (torch.submodule_search_locations or [])] if torch else []
+    modules = [Path(course.__path__[0]) / f"{m.name}.py" for m in pkgutil.iter_modules(
+        course.__path__) if m.name not in function_server.OPEN_COURSE_MODULES]
+    cache = Path(course.__path__[0]) / "__pycache__"  # compiled copies of the same modules
+    return tuple(folders + modules + ([cache] if cache.is_dir() else []))
 
 
 class NotReplayable(BaseException):  # noqa: N818 (a signal, not an error: checks let it pass)

@@ -55,7 +55,7 @@ class Zygote:
 
     def _start(self) -> None:
         python = [sys.executable, "-I", "-c", SERVER.read_text()]
-        argv = sandbox.python_command([self.root], self.limits, python)
+        argv = sandbox.python_command([self.root], self.limits, python, as_init=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             stderr=log, cwd=self.root)
@@ -115,12 +115,18 @@ class Zygote:
         return {"exit": -signal.SIGKILL}
 
     def clear_root(self) -> None:
-        """Remove whatever an earlier task (or its kernel) left in the shared folder."""
-        for entry in self.root.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+        """Remove whatever an earlier task (or its kernel) left in the shared folder. ``rm``
+        on this file system only, never following a link, with a deadline: a tree too deep or too
+        large to remove in time makes a new zygote with a new folder (the old one is left)."""
+        entries = [str(entry) for entry in self.root.iterdir()]
+        try:
+            if entries:
+                subprocess.run(["rm", "-rf", "--one-file-system", "--", *entries], check=True,
+                               timeout=REPLY_TIMEOUT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        except (subprocess.SubprocessError, OSError):
+            self.stop()
+            self.root = Path(tempfile.mkdtemp(prefix="zygote-"))
 
     def close(self) -> None:
         """Stop the zygote for good and remove its shared folder."""

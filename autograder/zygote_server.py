@@ -42,6 +42,24 @@ IPC_RMID = 0
 SYSV_IPC = (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl"))
 
 
+SHIELDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+            signal.SIGUSR2, signal.SIGALRM)
+STATE: dict = {}
+
+
+def own_state() -> dict:
+    """What a kernel could change of the zygote from outside and its next kernels would inherit:
+    resource limits, priority, scheduling, CPUs, OOM score."""
+    import resource
+
+    limits = {name: resource.getrlimit(getattr(resource, name))
+              for name in dir(resource) if name.startswith("RLIMIT_")}
+    with open("/proc/self/oom_score_adj") as oom:
+        return {"limits": limits, "nice": os.getpriority(os.PRIO_PROCESS, 0),
+                "scheduler": os.sched_getscheduler(0), "cpus": sorted(os.sched_getaffinity(0)),
+                "oom": oom.read().strip()}
+
+
 class Unclean(Exception):
     """The sandbox still holds something of an earlier kernel."""
 
@@ -119,6 +137,8 @@ def remove_ipc_objects() -> None:
 def sweep() -> None:
     """Leave the sandbox as the first kernel found it."""
     kill_others()
+    if own_state() != STATE:
+        raise Unclean("a kernel changed the zygote's limits, priority or CPUs")
     remove_ipc_objects()
     empty_scratch()
 
@@ -153,6 +173,9 @@ def become_kernel(request: dict, channels: tuple[int, int]) -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # the zygote stays undumpable, not its kernels
         os.setsid()
+        for signum in SHIELDED:  # a kernel has Python's own handlers
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         for fd in channels:
             os.close(fd)
         os.environ.clear()
@@ -252,6 +275,10 @@ def answer(request: dict, children: dict[int, int | None], channels: tuple[int, 
 
 def main() -> None:
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    for signum in SHIELDED:  # as the sandbox's pid 1, only signals it handles reach it
+        signal.signal(signum, signal.SIG_IGN)
+    global STATE
+    STATE = own_state()
     requests, replies = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
