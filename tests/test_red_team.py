@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 
+import nbformat
 import pytest
 
-from autograder import demo_class, worker
-from tests.test_zygote import PROBE, full_marks, grade
+from autograder import demo_class, submissions, worker
+from tests.test_zygote import PROBE, RELEASE, SOURCE, full_marks, grade
 
 pytestmark = pytest.mark.skipif(
     shutil.which("bwrap") is None and os.environ.get("CI") != "true",
@@ -165,3 +166,38 @@ def test_a_red_team_attack_reaches_neither_the_host_nor_the_next_student(materia
     assert probe.read_text() == "the instructor's"
     assert (after.st_mode, after.st_mtime_ns, after.st_size, after.st_nlink) == \
         (before.st_mode, before.st_mtime_ns, before.st_size, before.st_nlink)
+
+
+# A wrong forward pass (zeros) that hides every failure from nbgrader's kernel: a custom
+# exception handler that swallows all errors, and assertions compiled away by an AST transformer
+# that empties every test cell's body.
+SWALLOWER = """
+import ast
+def _swallow(shell, kind, value, traceback, tb_offset=None):
+    return None
+get_ipython().set_custom_exc((BaseException,), _swallow)
+class _Nothing(ast.NodeTransformer):
+    def visit_Module(self, node):
+        return ast.Module(body=[ast.Pass()], type_ignores=[])
+get_ipython().ast_transformers.append(_Nothing())
+"""
+WRONG_FORWARD = """
+def conv2d_single_forward(x, w, b=0.0, stride=1, pad=0):
+    return np.zeros((1, 1))
+"""
+
+
+def test_a_kernel_that_hides_its_failures_is_overruled_by_the_re_check(material):
+    code = submissions.solution_cells(nbformat.read(SOURCE, as_version=4))
+    code[demo_class.FORWARD_SOLUTION] = WRONG_FORWARD + SWALLOWER
+    release = nbformat.read(RELEASE, as_version=4)
+    text = nbformat.writes(submissions.fill(release, code)) + "\n"
+    attacker = worker.run(worker.Task("red-swallower", material, {RELEASE.name: text},
+                                      cell_timeout=30))
+    assert attacker.grade.status == "graded"
+    nbgrader_full = [g for g, c in attacker.grade.cells.items() if c.score == c.max_score]
+    verified_zero = [g for g, p in attacker.verdict.points.items() if p == 0]
+    assert set(demo_class.FORWARD_CELLS) <= set(nbgrader_full), "nbgrader is no longer fooled"
+    assert set(demo_class.FORWARD_CELLS) <= set(verified_zero), attacker.verdict.points
+    victim = grade(material, "after-red-swallower", PROBE)
+    assert full_marks(victim), {g: c.message for g, c in victim.grade.cells.items()}
