@@ -135,6 +135,15 @@ for top in tops:
 if found:
     raise RuntimeError(f'found {found}')
 """
+TORCH_FORWARD = """def conv2d_single_forward(x, w, b=0.0, stride=1, pad=0):
+    if np.ndim(x) != 2 or np.ndim(w) != 2 or stride < 1 or pad < 0:
+        raise ValueError('bad input')
+    if w.shape[0] > x.shape[0] + 2 * pad or w.shape[1] > x.shape[1] + 2 * pad:
+        raise ValueError('kernel larger than the padded input')
+    t = torch.nn.functional.conv2d(torch.tensor(x)[None, None], torch.tensor(w)[None, None],
+                                   stride=stride, padding=pad)
+    return t[0, 0].numpy() + b
+"""
 ALL = SIZE_CELLS + FORWARD_CELLS
 NOT_STRIDE = tuple(c for c in ALL if c not in STRIDE_CELLS)
 STUDENTS = [
@@ -158,17 +167,14 @@ STUDENTS = [
                   "course.forward_checks.check_single_forward = lambda *a, **k: None\n"
                   "course.checks.check_rejects = lambda *a, **k: None\n" + BLANK_FORWARD),
             full=SIZE_CELLS, zero=FORWARD_CELLS, status="needs review", says="re-check"),
+    Student("torch-unsealer", "undoes the re-check's seal to let PyTorch compute the forward "
+            "pass", _with("import sys as _s\n"
+                          "if _s.modules.get('torch', 0) is None:\n"
+                          "    _s.modules.pop('torch')\n"
+                          "import torch\n\n" + TORCH_FORWARD),
+            full=SIZE_CELLS, zero=FORWARD_CELLS, status="needs review", says="re-check"),
     Student("torch-caller", "lets PyTorch compute the forward pass",
-            _with("import torch\n\n"
-                  "def conv2d_single_forward(x, w, b=0.0, stride=1, pad=0):\n"
-                  "    if np.ndim(x) != 2 or np.ndim(w) != 2 or stride < 1 or pad < 0:\n"
-                  "        raise ValueError('bad input')\n"
-                  "    if w.shape[0] > x.shape[0] + 2 * pad or w.shape[1] > x.shape[1] + 2 * pad:\n"
-                  "        raise ValueError('kernel larger than the padded input')\n"
-                  "    t = torch.nn.functional.conv2d(torch.tensor(x)[None, None],\n"
-                  "                                   torch.tensor(w)[None, None],\n"
-                  "                                   stride=stride, padding=pad)\n"
-                  "    return t[0, 0].numpy() + b\n"),
+            _with("import torch\n\n" + TORCH_FORWARD),
             full=SIZE_CELLS, zero=FORWARD_CELLS, status="needs review", says="torch"),
     Student("skip-tags", "tags the test cells skip-execution", _with(BLANK_FORWARD,
             edit=_tag_tests), full=SIZE_CELLS, zero=FORWARD_CELLS, status="needs review",

@@ -201,6 +201,45 @@ import os, resource
 resource.prlimit(os.getppid(), resource.RLIMIT_FSIZE, (0, 0))
 os.setpriority(os.PRIO_PROCESS, os.getppid(), 19)
 """,
+    # Writes a setting of the host kernel through /proc/sys, and a kernel's memory.
+    "proc-writer": """
+for path in ("/proc/sys/kernel/core_pattern", "/proc/sys/vm/drop_caches", "/proc/1/mem",
+             "/proc/sysrq-trigger"):
+    try:
+        with open(path, "r+b") as file:
+            file.write(file.read(1) or b"0")
+    except OSError:
+        continue
+    raise RuntimeError(f"{path} is writable")
+""",
+    # Keyrings (shared with the host's root), ptrace of the zygote, new namespaces.
+    "refused-calls": """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+calls = {"add_key": (248, b"user", b"left", b"for the next", 12, -4),
+         "ptrace attach to pid 1": (101, 16, 1, 0, 0),
+         "unshare a user namespace": (272, 0x10000000),
+         "io_uring_setup": (425, 8, 0)}
+for name, (number, *args) in calls.items():
+    if libc.syscall(number, *args) >= 0:
+        raise RuntimeError(f"{name} was allowed")
+""",
+    # A tree too deep for a recursive removal, in the folder shared with the grader; and the
+    # sandbox's own /tmp filled past its size.
+    "deep-tree-and-filler": CONNECTION + """
+fd = os.open(os.path.dirname(sockets), os.O_RDONLY)
+for _ in range(3000):
+    os.mkdir("d", dir_fd=fd)
+    fd = os.open("d", os.O_RDONLY, dir_fd=fd)
+try:
+    with open("/tmp/filler", "wb") as file:
+        for _ in range(20):
+            file.write(bytes(32 * 1024**2))
+except OSError:
+    pass
+else:
+    raise RuntimeError("the sandbox's /tmp took 640 MiB")
+""",
     # Reads the instructor's environment.
     "env-reader": """
 import os
