@@ -143,22 +143,27 @@ def grade_intake(assignment: str, intake: lms.Intake, options: Options = Options
 
 def _foreign(submission: lms.Submission, release: dict[str, nbformat.NotebookNode],
              assignment: str) -> intake_module.Rebuilt | None:
-    """Not graded, in one line, when no submitted notebook shares a cell with the release."""
-    ours = {record.cell_key(c) for nb in release.values() for c in nb.cells} - {""}
+    """Not graded, in one line, when the submitted notebooks have graded or solution cells and
+    none of them is the release's: a notebook of another assignment."""
+    ours = {_grade_id(c) for nb in release.values() for c in nb.cells} - {""}
     theirs: set[str] = set()
     for raw in submission.files.values():
         try:
-            notebook = json.loads(raw)
-            theirs |= {record.cell_key(c) for c in notebook.get("cells", [])
-                       if isinstance(c, dict)}
+            theirs |= {_grade_id(c) for c in json.loads(raw).get("cells", [])} - {""}
         except (ValueError, AttributeError, TypeError):
             return None  # not a notebook at all: rebuild says so
-    if not submission.files or theirs & ours:
+    if not theirs or theirs & ours:
         return None
     names = ", ".join(sorted(submission.files))
     return intake_module.Rebuilt(submission.student, {}, list(submission.flags),
-                                 f"{names} shares no cell with {assignment}: a notebook of "
-                                 "another assignment?")
+                                 f"{names} has none of {assignment}'s graded cells: a notebook "
+                                 "of another assignment?")
+
+
+def _grade_id(cell) -> str:
+    """The grade id of a graded or solution cell ("" for any other cell)."""
+    meta = cells.nbgrader_meta(cell) if isinstance(cell, dict) else {}
+    return meta.get("grade_id", "") if meta.get("grade") or meta.get("solution") else ""
 
 
 def _describe(outcome: Outcome, submission: lms.Submission, rebuilt: intake_module.Rebuilt,

@@ -135,8 +135,8 @@ def _folder_entries(root: Path) -> Iterator[_Entry]:
 
 def _zip_entries(path: Path) -> list[_Entry]:
     if not zipfile.is_zipfile(path):
-        raise IntakeError(f"{path.name}: {_kind(path)}, not a zip: give a zip (as the LMS "
-                          "exports it) or a folder of submissions")
+        raise IntakeError(f"{path.name} is {_kind(path)}: give a zip (as the LMS exports it) "
+                          "or a folder of submissions")
     try:
         return list(_archive_entries((), zipfile.ZipFile(path), nested=True))
     except (zipfile.BadZipFile, OSError, EOFError) as error:
@@ -251,7 +251,7 @@ def _claim(parts: tuple[str, ...], assignment: str, pattern: str,
     if len(parts) < 2:
         return None
     if parts[0] in repositories or \
-            parts[0].lower().startswith(_slug(assignment).lower() + "-"):
+            parts[0].lower().startswith(_repository_prefix(assignment)):
         return _Claim(Identity(_github_user(parts[0], assignment), source="github"),
                       "/".join(parts[1:]))
     return _Claim(Identity(parts[0]), "/".join(parts[1:]))
@@ -259,8 +259,13 @@ def _claim(parts: tuple[str, ...], assignment: str, pattern: str,
 
 def _github_user(repository: str, assignment: str) -> str:
     """GitHub Classroom names each student's repository ``<assignment-prefix>-<username>``."""
-    prefix = _slug(assignment).lower() + "-"
+    prefix = _repository_prefix(assignment)
     return repository[len(prefix):] if repository.lower().startswith(prefix) else repository
+
+
+def _repository_prefix(assignment: str) -> str:
+    """``01_forward`` -> ``01-forward-``, as GitHub Classroom slugs an assignment's title."""
+    return re.sub(r"[^a-z0-9]+", "-", assignment.lower()).strip("-") + "-"
 
 
 def _submission(key: str, who: Identity, claims: list[tuple[_Claim, _Entry]]) -> Submission:
