@@ -15,6 +15,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -52,17 +54,14 @@ CANVAS_FILES = {
     "smithjohn_LATE_333_902_01_forward-1.ipynb": BLANK,  # same stem, late, resubmitted
     "garcíaana_late_444_903_01_forward.ipynb": SOLUTION,
 }
+CANVAS_ROWS = [("garcíaana", "444", "canvas", True, True),
+               ("smithjohn", "111", "canvas", False, True),
+               ("smithjohn", "333", "canvas", True, True)]
 # Each form: how to write it, and the rows intake must find:
 # (student_id, lms_user_id, source, late (marker or after DUE), notebook found).
 FORMS = {
-    "canvas-zip": ("zip", CANVAS_FILES, [
-        ("garcíaana", "444", "canvas", True, True),
-        ("smithjohn", "111", "canvas", False, True),
-        ("smithjohn", "333", "canvas", True, True)]),
-    "canvas-unzipped": ("folder", {f"export/{k}": v for k, v in CANVAS_FILES.items()}, [
-        ("garcíaana", "444", "canvas", True, True),
-        ("smithjohn", "111", "canvas", False, True),
-        ("smithjohn", "333", "canvas", True, True)]),
+    "canvas-zip": ("zip", CANVAS_FILES, CANVAS_ROWS),
+    "canvas-unzipped": ("folder", {f"export/{k}": v for k, v in CANVAS_FILES.items()}, CANVAS_ROWS),
     "moodle-zip": ("zip", {
         "Jane Doe_1234_assignsubmission_file_/01_forward.ipynb": SOLUTION,
         "José Núñez_1235_assignsubmission_file_/01_forward.ipynb": BLANK,
@@ -99,10 +98,7 @@ FORMS = {
         "hw/ps1-babbage-2026-12-03-08-00-00-01_forward.ipynb": BLANK}, [
         ("babbage", "", "pattern", True, True),
         ("lovelace", "", "pattern", False, True)]),
-    "nested-zip-in-folder": ("folder-with-zip", CANVAS_FILES, [
-        ("garcíaana", "444", "canvas", True, True),
-        ("smithjohn", "111", "canvas", False, True),
-        ("smithjohn", "333", "canvas", True, True)]),
+    "nested-zip-in-folder": ("folder-with-zip", CANVAS_FILES, CANVAS_ROWS),
     "student-folders": ("folder", {
         "Ana García/01_forward.ipynb": SOLUTION,
         "=HYPERLINK(1)/01_forward.ipynb": BLANK,
@@ -420,3 +416,11 @@ def test_bad_input_gets_one_line_and_exit_status_2(tmp_path, capsys, case):
     lines = (captured.out + captured.err).splitlines()
     assert (code, len(lines)) == (status, 1), lines
     assert says in lines[0] and "Traceback" not in lines[0]
+
+
+def test_the_entry_point_names_itself_and_shows_defaults():
+    script = Path(sys.executable).parent / "conv-course"
+    shown = subprocess.run([str(script), "grade", "--help"], capture_output=True, text=True,
+                           check=True).stdout
+    assert shown.startswith("usage: conv-course grade")
+    assert "(default: 60)" in " ".join(shown.split())
