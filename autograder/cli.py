@@ -51,6 +51,13 @@ def _solutions(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     from autograder import classroom, lms, report, runfile, sandbox
 
+    scheduler = args.scheduler or course_root.load_config(args.root).GradingCluster.get(
+        "scheduler")
+    if not (args.unsandboxed or scheduler or args.dry_run):  # a cluster's workers check
+        try:
+            sandbox.bwrap_path()
+        except sandbox.SandboxUnavailable as error:
+            return _refuse(str(error))
     try:
         classroom.check_assignment(args.root, args.assignment)
         intake = classroom.read_class(args.assignment, args.submissions, args.pattern or "",
@@ -74,13 +81,6 @@ def _grade(args: argparse.Namespace) -> int:
         except runfile.NoEarlierRun as error:
             return _refuse(str(error))
         intake = lms.Intake(chosen, [], intake.description)
-    scheduler = args.scheduler or course_root.load_config(args.root).GradingCluster.get(
-        "scheduler")
-    if not args.unsandboxed and not scheduler:  # on a cluster, each worker checks for itself
-        try:
-            sandbox.bwrap_path()
-        except sandbox.SandboxUnavailable as error:
-            return _refuse(str(error))
     problem = settings_problem(scheduler, args.db_url if args.record else None)
     if problem:
         return _refuse(problem)

@@ -90,6 +90,7 @@ class _Entry:
     size: int
     read: Callable[[], bytes]
     mtime: datetime.datetime | None
+    problem: str = ""  # why it cannot be anyone's (an unsafe path)
 
 
 @dataclass
@@ -162,7 +163,7 @@ def _archive_entries(prefix: tuple[str, ...], archive: zipfile.ZipFile,
             continue
         inner = PurePosixPath(info.filename.replace("\\", "/"))
         if inner.is_absolute() or ".." in inner.parts:
-            yield _Entry(prefix + ("(unsafe path) " + info.filename,), 0, bytes, None)
+            yield _Entry(prefix + (info.filename,), 0, bytes, None, "an unsafe path")
             continue
         mtime = datetime.datetime(*info.date_time)
         read = functools.partial(archive.read, info)
@@ -188,8 +189,8 @@ def _attribute(entries: list[_Entry], assignment: str, pattern: str,
     groups: dict[Identity, list[tuple[_Claim, _Entry]]] = defaultdict(list)
     ignored = []
     for entry in entries:
-        if entry.parts[-1].startswith("(unsafe path) "):
-            ignored.append(f"{entry.parts[-1][14:]}: an unsafe path")
+        if entry.problem:
+            ignored.append(f"{'/'.join(entry.parts)}: {entry.problem}")
             continue
         claim = _claim(entry.parts, assignment, pattern, repositories)
         if claim is None:
