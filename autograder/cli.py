@@ -93,10 +93,10 @@ def _grade(args: argparse.Namespace) -> int:
                                                         args.root)
     for o in outcomes:
         if not o.student:
-            print(f"ignored: {o.message}")
+            print(_printable(f"ignored: {o.message}"))
             continue
-        print(f"{o.who.student_id:<20} {o.final_score:>6g} / {max_score:g}  {o.status}"
-              + (f": {o.message}" if o.message else ""))
+        print(_printable(f"{o.who.student_id:<20} {o.final_score:>6g} / {max_score:g}  "
+                         f"{o.status}" + (f": {o.message}" if o.message else "")))
     if args.student is not None:
         outcomes = runfile.replace(earlier, outcomes)
     report.write(out, args.assignment, outcomes, notes, max_score, args.root)
@@ -121,12 +121,19 @@ def _list(intake, args: argparse.Namespace) -> None:
         if s.late_marker or late:
             when += ", late" + (f" by {late / 3600:.1f} h" if late else " (the LMS says so)")
         files = ", ".join(sorted(s.files)) or "no notebook"
-        print(f"{who.student_id} [{', '.join(seen)}] as {s.student}: {files}; {when}"
-              + "".join(f"\n    {flag}" for flag in s.flags))
+        print(_printable(f"{who.student_id} [{', '.join(seen)}] as {s.student}: {files}; {when}"))
+        for flag in s.flags:
+            print(_printable(f"    {flag}"))
     for entry in intake.ignored:
-        print(f"ignored: {entry}")
+        print(_printable(f"ignored: {entry}"))
     print(f"dry run: {len(intake.submissions)} students, {len(intake.ignored)} ignored, "
           "nothing graded")
+
+
+def _printable(text: str) -> str:
+    """Text for the terminal: a control character in an id or a file name (an escape
+    sequence, a newline) is shown as ``?``, never obeyed."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _selection_problem(wanted: str, chosen: list, intake) -> str:
@@ -139,7 +146,7 @@ def _selection_problem(wanted: str, chosen: list, intake) -> str:
 
 def _refuse(message: str) -> int:
     """The run cannot proceed: one line, exit status 2."""
-    print(f"{program_name()}: {message}")
+    print(_printable(f"{program_name()}: {message}"))
     return 2
 
 

@@ -424,3 +424,10 @@ def test_the_entry_point_names_itself_and_shows_defaults():
                            check=True).stdout
     assert shown.startswith("usage: conv-course grade")
     assert "(default: 60)" in " ".join(shown.split())
+
+
+def test_an_escape_sequence_in_an_id_is_shown_not_obeyed(tmp_path, capsys):
+    export = write_export(tmp_path, "zip", {"\x1b[2Jwiper_777_1_01_forward.ipynb": SOLUTION})
+    assert cli.main(["grade", ASSIGNMENT, str(export), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "?[2Jwiper [canvas, user id 777]" in out
