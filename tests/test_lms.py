@@ -114,6 +114,7 @@ def write_export(tmp: Path, kind: str, files: dict[str, bytes]) -> Path:
     """The export as the LMS hands it over: a zip, a folder, or a folder holding the zip;
     every file dated an hour before the due date (the time intake falls back on)."""
     on_time = DUE - datetime.timedelta(hours=1)
+    tmp.mkdir(parents=True, exist_ok=True)
     if kind == "folder":
         for name, data in files.items():
             (tmp / "export" / name).parent.mkdir(parents=True, exist_ok=True)
@@ -249,17 +250,52 @@ CLASS = {  # one mixed class: Canvas, Moodle and nbgrader entries side by side
 }
 
 
+def course_with_due_date(tmp: Path) -> Path:
+    """A copy of the course, due at DUE, late work scored zero, a Canvas assignment id."""
+    root = copy_course(tmp / "course")
+    with (root / course_root.CONFIG_FILE).open("a") as config:
+        config.write('\nc.Lateness.duedates = {"01_forward": "2026-12-01 12:00:00 UTC"}\n'
+                     'c.LateSubmissionPlugin.penalty_method = "zero"\n'
+                     'c.GradeExport.canvas_assignment_ids = {"01_forward": "4242"}\n')
+    return root
+
+
+def test_every_form_in_one_export_is_graded_row_by_row(tmp_path):
+    """Each form side by side in one folder, graded (unsandboxed, no re-check: intake is what
+    is tested here). Student folders are the export's top level (their rule: the first folder);
+    the LMS forms sit in folders of their own, found at any depth. The Canvas form is there
+    once: a real export holds each student once."""
+    root = course_with_due_date(tmp_path)
+    export, expected = tmp_path / "class", set(CANVAS_ROWS)
+    export.mkdir()
+    for form, (kind, files, rows) in FORMS.items():
+        expected |= set(rows)
+        if form in ("student-folders", "github-classroom"):
+            shutil.copytree(write_export(tmp_path / form, kind, files), export,
+                            dirs_exist_ok=True)
+        elif "canvas" not in form or form == "nested-zip-in-folder":
+            written = write_export(tmp_path / form, kind, files)
+            shutil.move(written, export / (form + written.suffix))
+    assert cli.main(["--root", str(root), "grade", ASSIGNMENT, str(export), "--pattern",
+                     PATTERN, "--out", str(tmp_path / "out"), "--unsandboxed", "--no-verify",
+                     "--workers", "2", "--cell-timeout", "20"]) == 0
+    found = {(_unneutralised(r["student_id"]), r["lms_user_id"], r["source"], r["late"] == "late",
+              r["status"] != "not graded") for r in summary(tmp_path / "out")}
+    assert found == expected
+
+
+def _unneutralised(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(exports.FORMULA_STARTS) \
+        else cell
+
+
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory) -> tuple[Path, Path, Path]:
     """The mixed class graded for real (sandboxed, re-checked, recorded) in a course copy."""
     if shutil.which("bwrap") is None and os.environ.get("CI") != "true":
         pytest.skip("bubblewrap is not installed")
     tmp = tmp_path_factory.mktemp("lms-class")
-    root = copy_course(tmp / "course")
-    with (root / course_root.CONFIG_FILE).open("a") as config:
-        config.write('\nc.Lateness.duedates = {"01_forward": "2026-12-01 12:00:00 UTC"}\n'
-                     'c.LateSubmissionPlugin.penalty_method = "zero"\n'
-                     'c.GradeExport.canvas_assignment_ids = {"01_forward": "4242"}\n')
+    root = course_with_due_date(tmp)
     export = write_export(tmp, "zip", CLASS)
     out = tmp / "graded"
     assert cli.main(["--root", str(root), "grade", ASSIGNMENT, str(export), "--out", str(out),
