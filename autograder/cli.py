@@ -49,20 +49,31 @@ def _solutions(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from autograder import classroom, lms, report, runfile, sandbox
+    from autograder import classroom, lateness, lms, report, runfile, sandbox
 
-    scheduler = args.scheduler or course_root.load_config(args.root).GradingCluster.get(
-        "scheduler")
+    if not (args.root / course_root.CONFIG_FILE).is_file():
+        return _refuse(f"{args.root} is not a course folder (no {course_root.CONFIG_FILE})")
+    try:
+        config = course_root.load_config(args.root)
+    except Exception as error:  # a syntax error, a failing import in the instructor's file
+        return _refuse(f"{args.root / course_root.CONFIG_FILE} cannot be read: "
+                       f"{type(error).__name__}: {error}".splitlines()[0])
+    scheduler = args.scheduler or config.GradingCluster.get("scheduler")
     if not (args.unsandboxed or scheduler or args.dry_run):  # a cluster's workers check
         try:
             sandbox.bwrap_path()
         except sandbox.SandboxUnavailable as error:
             return _refuse(str(error))
+    problem = "" if args.dry_run else settings_problem(scheduler,
+                                                       args.db_url if args.record else None)
+    if problem:
+        return _refuse(problem)
     try:
         classroom.check_assignment(args.root, args.assignment)
+        lateness.policy(args.root, args.assignment)
         intake = classroom.read_class(args.assignment, args.submissions, args.pattern or "",
                                       args.root)
-    except (classroom.UnknownAssignment, lms.IntakeError) as error:
+    except (classroom.UnknownAssignment, lateness.BadDueDate, lms.IntakeError) as error:
         return _refuse(str(error))
     if not intake.submissions:
         ignored = f" ({len(intake.ignored)} entries, none a student's)" if intake.ignored else ""
@@ -81,9 +92,6 @@ def _grade(args: argparse.Namespace) -> int:
         except runfile.NoEarlierRun as error:
             return _refuse(str(error))
         intake = lms.Intake(chosen, [], intake.description)
-    problem = settings_problem(scheduler, args.db_url if args.record else None)
-    if problem:
-        return _refuse(problem)
     options = classroom.Options(
         workers=args.workers, sandboxed=not args.unsandboxed, verify=not args.no_verify,
         scheduler=scheduler, record=args.record, db_url=args.db_url,
@@ -146,7 +154,7 @@ def _selection_problem(wanted: str, chosen: list, intake) -> str:
 
 def _refuse(message: str) -> int:
     """The run cannot proceed: one line, exit status 2."""
-    print(_printable(f"{program_name()}: {message}"))
+    print(_printable(f"autograder: {message}"))
     return 2
 
 

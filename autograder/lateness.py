@@ -30,6 +30,10 @@ class Lateness(LoggingConfigurable):
                     "'2026-12-01 23:59:00 UTC'}.").tag(config=True)
 
 
+class BadDueDate(ValueError):
+    """A due date in nbgrader_config.py that cannot be read as a time."""
+
+
 @dataclass(frozen=True)
 class Policy:
     """One assignment's due date (naive UTC, or None) and the course's late policy."""
@@ -60,4 +64,8 @@ def policy(root: Path, assignment: str) -> Policy:
 
     config = course_root.load_config(root)
     text = Lateness(config=config).duedates.get(assignment)
-    return Policy(parse_utc(text) if text else None, config)
+    try:
+        return Policy(parse_utc(text) if text else None, config)
+    except (ValueError, OverflowError) as error:  # dateutil's ParserError is a ValueError
+        raise BadDueDate(f"c.Lateness.duedates[{assignment!r}] = {text!r} is not a time: "
+                         f"{error}") from None

@@ -402,6 +402,18 @@ def _empty_zip(tmp: Path) -> Path:
     return tmp / "empty.zip"
 
 
+def _broken_config(tmp: Path) -> Path:
+    (tmp / course_root.CONFIG_FILE).write_text("c.Lateness.duedates = {\n")
+    return tmp
+
+
+def _bad_due_date(tmp: Path) -> Path:
+    root = copy_course(tmp / "course")
+    with (root / course_root.CONFIG_FILE).open("a") as config:
+        config.write('\nc.Lateness.duedates = {"01_forward": "next friday-ish"}\n')
+    return root
+
+
 def _canvas(tmp: Path) -> Path:
     return write_export(tmp, "zip", CANVAS_FILES)
 
@@ -413,6 +425,14 @@ def _empty_folder(tmp: Path) -> Path:
 
 # Every bad input: the arguments (built in a fresh folder), the exit status, what the line says.
 BAD_INPUT = {
+    "not a course": (lambda t: ["--root", str(t), "grade", ASSIGNMENT, str(_canvas(t))], 2,
+                     "not a course folder"),
+    "a broken nbgrader_config.py": (lambda t: ["--root", str(_broken_config(t)), "grade",
+                                               ASSIGNMENT, str(_canvas(t))], 2,
+                                    "cannot be read: SyntaxError"),
+    "a due date that is not a time": (lambda t: ["--root", str(_bad_due_date(t)), "grade",
+                                                 ASSIGNMENT, str(_canvas(t))], 2,
+                                      "is not a time"),
     "mistyped assignment": (lambda t: ["grade", "01_froward", str(_canvas(t))], 2,
                             "did you mean 01_forward"),
     "missing path": (lambda t: ["grade", ASSIGNMENT, str(t / "nowhere.zip")], 2,
@@ -443,7 +463,7 @@ BAD_INPUT = {
 @pytest.mark.parametrize("case", BAD_INPUT)
 def test_bad_input_gets_one_line_and_exit_status_2(tmp_path, capsys, case):
     build, status, says = BAD_INPUT[case]
-    argv = build(tmp_path)
+    argv = [*build(tmp_path), "--unsandboxed"]  # the same line where bubblewrap is missing
     try:
         code = cli.main(argv)
     except SystemExit as exit_:
