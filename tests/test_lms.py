@@ -487,3 +487,17 @@ def test_an_escape_sequence_in_an_id_is_shown_not_obeyed(tmp_path, capsys):
     assert cli.main(["grade", ASSIGNMENT, str(export), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "?[2Jwiper [canvas, user id 777]" in out
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None and os.environ.get("CI") != "true",
+                    reason="bubblewrap is not installed")
+def test_grade_prints_no_library_warning(tmp_path):
+    """As an instructor runs it (a new process, no pytest filters): results and the tally."""
+    export = write_export(tmp_path, "zip", {"lovelace_1_2_01_forward.ipynb": SOLUTION})
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(export),
+                          "--out", str(tmp_path / "out"), "--workers", "1", "--no-verify",
+                          "--cell-timeout", "20"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Warning" not in run.stdout + run.stderr, run.stderr
+    assert run.stderr == "" and run.stdout.splitlines()[-1] == \
+        "1 graded, 0 need review, 0 not graded, 0 ignored"
