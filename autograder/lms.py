@@ -185,7 +185,8 @@ def _attribute(entries: list[_Entry], assignment: str, pattern: str,
                description: str) -> Intake:
     repositories = {e.parts[i - 1] for e in entries for i, part in enumerate(e.parts)
                     if i and part in (".git", ".github")}
-    entries = _unwrap([e for e in entries if not _junk(e.parts)], assignment, pattern)
+    entries = _unwrap([e for e in entries if e.problem or not _junk(e.parts)], assignment,
+                      pattern)
     groups: dict[Identity, list[tuple[_Claim, _Entry]]] = defaultdict(list)
     ignored = []
     for entry in entries:
