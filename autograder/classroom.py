@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+import difflib
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -9,21 +12,32 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import course_root, grading, intake, pool, record, worker
+from autograder import cells, course_root, grading, lateness, lms, pool, record, worker
+from autograder import intake as intake_module
 from autograder.sandbox import Limits
 
 
 @dataclass
 class Outcome:
-    """A student's result: nbgrader's cell scores, the verified ones, flags and feedback."""
+    """A student's result: nbgrader's cell scores, the verified ones, flags and feedback.
+
+    ``student`` is the safe key of nbgrader's folders; ``identity`` is who the LMS says it is.
+    """
 
     student: str
-    status: str  # graded | needs review | not graded | grading failed
+    status: str  # graded | needs review | not graded | grading failed | ignored
     cells: dict[str, grading.CellScore] = field(default_factory=dict)
     verified: dict[str, float] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     message: str = ""
     feedback: dict[str, str] = field(default_factory=dict)
+    identity: lms.Identity | None = None
+    submitted_at: datetime.datetime | None = None
+    time_source: str = ""
+    late: bool = False
+    seconds_late: float = 0.0
+    late_penalty: float = 0.0
+    attempted: dict[str, bool] = field(default_factory=dict)  # solution cell -> not left blank
 
     def points(self, grade_id: str) -> float:
         """Reported points of a cell: nbgrader's, unless verification confirmed fewer."""
@@ -33,6 +47,15 @@ class Outcome:
     @property
     def score(self) -> float:
         return sum(self.points(g) for g in self.cells)
+
+    @property
+    def final_score(self) -> float:
+        """The score after the late penalty: what goes into a gradebook."""
+        return max(0.0, self.score - self.late_penalty)
+
+    @property
+    def who(self) -> lms.Identity:
+        return self.identity or lms.Identity(self.student)
 
 
 @dataclass(frozen=True)
@@ -48,6 +71,27 @@ class Options:
     scheduler: str | None = None  # a Dask scheduler address; None: the local pool
     record: bool = False  # write the results into the course's nbgrader gradebook
     db_url: str | None = None  # that gradebook, when not nbgrader_config.py's db_url
+    pattern: str = ""  # file names no LMS rule knows (default: FileNameCollectorPlugin's)
+
+
+class UnknownAssignment(ValueError):
+    """The assignment is not a folder of the course's source/."""
+
+
+def check_assignment(root: Path, assignment: str) -> None:
+    """Raise UnknownAssignment, naming the closest real one, if ``assignment`` does not exist."""
+    known = course_root.assignments(root)
+    if assignment not in known:
+        close = difflib.get_close_matches(assignment, known, n=1, cutoff=0.4)
+        hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(known)})"
+        raise UnknownAssignment(f"no assignment {assignment!r} in {root / 'source'}{hint}")
+
+
+def read_class(assignment: str, submissions: Path, pattern: str = "",
+               root: Path = course_root.REPO_ROOT) -> lms.Intake:
+    """What the export holds for ``assignment``, with the course's configured file pattern."""
+    configured = course_root.load_config(root).FileNameCollectorPlugin.get("named_regexp", "")
+    return lms.collect(submissions, assignment, pattern or configured)
 
 
 def _failed(task: worker.Task, error: BaseException) -> worker.Result:
@@ -59,14 +103,21 @@ def _failed(task: worker.Task, error: BaseException) -> worker.Result:
 def grade_class(assignment: str, submissions: Path, options: Options = Options(),
                 root: Path = course_root.REPO_ROOT) -> tuple[list[Outcome], list[str], float]:
     """Grade every submission; return the outcomes by student, batch notes and the max score."""
-    students, notes = intake.collect(submissions)
+    intake = read_class(assignment, submissions, options.pattern, root)
+    return grade_intake(assignment, intake, options, root)
+
+
+def grade_intake(assignment: str, intake: lms.Intake, options: Options = Options(),
+                 root: Path = course_root.REPO_ROOT) -> tuple[list[Outcome], list[str], float]:
+    """Grade what intake found: one outcome per student and one per ignored entry."""
     with tempfile.TemporaryDirectory(prefix="material-") as tmp:
         material = worker.prepare(assignment, Path(tmp), root)
         release = {p.name: nbformat.read(p, as_version=4)
                    for p in sorted((Path(tmp) / "release" / assignment).glob("*.ipynb"))}
         max_score = sum(c.metadata["nbgrader"].get("points", 0) for nb in release.values()
                         for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
-        rebuilt = [intake.rebuild(students[s], release) for s in sorted(students)]
+        rebuilt = [_foreign(s, release, assignment) or intake_module.rebuild(s, release)
+                   for s in intake.submissions]
         tasks = [worker.Task(r.student, material, r.notebooks, options.sandboxed,
                              options.limits, options.cell_timeout, options.submission_timeout,
                              options.verify)
@@ -78,26 +129,88 @@ def grade_class(assignment: str, submissions: Path, options: Options = Options()
         else:
             graded = pool.run_all(worker.run, tasks, options.workers, _failed)
         results = {r.grade.student: r for r in graded}
-    outcomes = [_outcome(r, results.get(r.student)) for r in rebuilt]
+    policy = lateness.policy(root, assignment)
+    order = [record.cell_key(c) for nb in release.values() for c in nb.cells]
+    outcomes = [_describe(_outcome(r, results.get(r.student)), s, r, release, order, policy)
+                for s, r in zip(intake.submissions, rebuilt, strict=True)]
+    outcomes += [Outcome("", "ignored", message=entry) for entry in intake.ignored]
     if options.record:
-        _record(root, assignment, rebuilt, results, options.db_url)
+        _record(root, assignment, rebuilt, results, options.db_url, intake)
         record.overrule(root, assignment, outcomes, options.db_url)
-    return outcomes, notes, max_score
+        record.register(root, assignment, outcomes, options.db_url)
+    return outcomes, [], max_score
 
 
-def _record(root: Path, assignment: str, rebuilt: list[intake.Rebuilt],
-            results: dict[str, worker.Result], db_url: str | None) -> None:
+def _foreign(submission: lms.Submission, release: dict[str, nbformat.NotebookNode],
+             assignment: str) -> intake_module.Rebuilt | None:
+    """Not graded, in one line, when the submitted notebooks have graded or solution cells and
+    none of them is the release's: a notebook of another assignment."""
+    ours = {_grade_id(c) for nb in release.values() for c in nb.cells} - {""}
+    theirs: set[str] = set()
+    for raw in submission.files.values():
+        try:
+            theirs |= {_grade_id(c) for c in json.loads(raw).get("cells", [])} - {""}
+        except (ValueError, AttributeError, TypeError):
+            return None  # not a notebook at all: rebuild says so
+    if not theirs or theirs & ours:
+        return None
+    names = ", ".join(sorted(submission.files))
+    return intake_module.Rebuilt(submission.student, {}, list(submission.flags),
+                                 f"{names} has none of {assignment}'s graded cells: a notebook "
+                                 "of another assignment?")
+
+
+def _grade_id(cell) -> str:
+    """The grade id of a graded or solution cell ("" for any other cell)."""
+    meta = cells.nbgrader_meta(cell) if isinstance(cell, dict) else {}
+    return meta.get("grade_id", "") if meta.get("grade") or meta.get("solution") else ""
+
+
+def _describe(outcome: Outcome, submission: lms.Submission, rebuilt: intake_module.Rebuilt,
+              release: dict[str, nbformat.NotebookNode], order: list[str],
+              policy: lateness.Policy) -> Outcome:
+    """Who the outcome belongs to, when they submitted, how late, what they attempted."""
+    outcome.identity = submission.who
+    outcome.submitted_at, outcome.time_source = submission.submitted_at, submission.time_source
+    outcome.seconds_late = policy.seconds_late(submission.submitted_at)
+    outcome.late = submission.late_marker or outcome.seconds_late > 0
+    outcome.cells = {g: outcome.cells[g] for g in sorted(
+        outcome.cells, key=lambda g: order.index(g) if g in order else len(order))}
+    outcome.late_penalty = policy.penalty(outcome.student, outcome.score, outcome.seconds_late)
+    outcome.attempted = attempted(release, rebuilt.notebooks) if rebuilt.notebooks else {}
+    return outcome
+
+
+def attempted(release: dict[str, nbformat.NotebookNode], notebooks: dict[str, str]
+              ) -> dict[str, bool]:
+    """For each solution cell, in notebook order: did the student change the release's stub?"""
+    answers = {}
+    for name, release_nb in release.items():
+        mine = {record.cell_key(c): c.source
+                for c in nbformat.reads(notebooks[name], as_version=4).cells}
+        for cell in release_nb.cells:
+            if cells.nbgrader_meta(cell).get("solution"):
+                key = record.cell_key(cell)
+                answers[key] = mine.get(key, cell.source).strip() != cell.source.strip()
+    return answers
+
+
+def _record(root: Path, assignment: str, rebuilt: list[intake_module.Rebuilt],
+            results: dict[str, worker.Result], db_url: str | None, intake: lms.Intake) -> None:
     """Record every graded student in the course gradebook (nbgrader's rules, formgrader's view)."""
     from autograder import release
 
     release.generate(root, [assignment], db_url)
+    record.set_duedate(root, assignment, lateness.policy(root, assignment).due, db_url)
+    submitted = {s.student: s.submitted_at for s in intake.submissions}
     for r in rebuilt:
         result = results.get(r.student)
         if result is not None and result.grade.status == "graded":
-            record.record(root, assignment, r.student, r.notebooks, result.autograded, db_url)
+            record.record(root, assignment, r.student, r.notebooks, result.autograded, db_url,
+                          submitted.get(r.student))
 
 
-def _outcome(rebuilt: intake.Rebuilt, result: worker.Result | None) -> Outcome:
+def _outcome(rebuilt: intake_module.Rebuilt, result: worker.Result | None) -> Outcome:
     if rebuilt.problem:
         return Outcome(rebuilt.student, "not graded", flags=rebuilt.flags, message=rebuilt.problem)
     grade = result.grade

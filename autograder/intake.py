@@ -1,5 +1,7 @@
 """Intake: read a class's submissions (a folder or an LMS zip) and rebuild every notebook.
 
+Reading the export, student by student, is ``autograder.lms`` (``collect`` is re-exported here).
+
 Each submitted notebook is rebuilt from the release notebook, taking only the source of the
 student's solution cells (matched by nbgrader grade id, then by cell id). Everything else the
 student changed (tests, tags, metadata, added, deleted or duplicated cells, stray files, a renamed
@@ -9,29 +11,15 @@ or unreadable notebook) is reported as a flag, never fatal.
 from __future__ import annotations
 
 import copy
-import re
-import zipfile
 from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass
 
 import nbformat
 
 from autograder import cells
+from autograder.lms import Submission, collect
 
-MAX_FILE_BYTES = 20 * 1024**2
-# Canvas-style flat names: login_[late_]userid_submissionid_original-name.ipynb
-LMS_NAME = re.compile(r"^(?P<student>[A-Za-z0-9.\-]+)_(?:late_)?\d+_\d+_(?P<name>.+)$")
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
-
-
-@dataclass
-class Submission:
-    """One student's files for one assignment: raw bytes by file name, plus what intake noticed."""
-
-    student: str
-    files: dict[str, bytes] = field(default_factory=dict)
-    flags: list[str] = field(default_factory=list)
+__all__ = ["Rebuilt", "Submission", "collect", "merge", "rebuild"]
 
 
 @dataclass
@@ -42,65 +30,6 @@ class Rebuilt:
     notebooks: dict[str, str]
     flags: list[str]
     problem: str = ""
-
-
-def collect(path: Path) -> tuple[dict[str, Submission], list[str]]:
-    """Submissions by student from a folder of ``<student>/<files>`` or a zip; and batch notes."""
-    if path.is_file() and zipfile.is_zipfile(path):
-        return _from_zip(path)
-    if not path.is_dir():
-        raise FileNotFoundError(f"{path} is neither a folder of submissions nor a zip file")
-    students: dict[str, Submission] = {}
-    notes = []
-    for folder in sorted(path.iterdir()):
-        if not folder.is_dir():
-            notes.append(f"ignored {folder.name}: not a student folder")
-            continue
-        if not STUDENT_ID.match(folder.name):
-            notes.append(f"ignored folder {folder.name!r}: not a valid student id")
-            continue
-        submission = students.setdefault(folder.name, Submission(folder.name))
-        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-            _add(submission, file.relative_to(folder).as_posix(), file.stat().st_size,
-                 file.read_bytes)
-    return students, notes
-
-
-def _from_zip(path: Path) -> tuple[dict[str, Submission], list[str]]:
-    students: dict[str, Submission] = {}
-    notes = []
-    with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
-            if info.is_dir():
-                continue
-            parts = PurePosixPath(info.filename).parts
-            if ".." in parts or PurePosixPath(info.filename).is_absolute():
-                notes.append(f"ignored {info.filename!r}: unsafe path")
-                continue
-            if parts[0] == "__MACOSX" or parts[-1].startswith("."):
-                continue
-            if len(parts) >= 2:
-                student, name = parts[0], "/".join(parts[1:])
-            elif match := LMS_NAME.match(parts[0]):
-                student, name = match["student"], match["name"]
-            else:
-                notes.append(f"ignored {info.filename!r}: no student id in its name")
-                continue
-            if not STUDENT_ID.match(student):
-                notes.append(f"ignored {info.filename!r}: {student!r} is not a valid student id")
-                continue
-            submission = students.setdefault(student, Submission(student))
-            _add(submission, name, info.file_size, lambda info=info: archive.read(info))
-    return students, notes
-
-
-def _add(submission: Submission, name: str, size: int, read) -> None:
-    if not name.endswith(".ipynb"):
-        submission.flags.append(f"ignored file {name} (only notebooks are graded)")
-    elif size > MAX_FILE_BYTES:
-        submission.flags.append(f"ignored {name}: {size} bytes, over the {MAX_FILE_BYTES} limit")
-    else:
-        submission.files[PurePosixPath(name).name] = read()
 
 
 def rebuild(submission: Submission, release: dict[str, nbformat.NotebookNode]) -> Rebuilt:

@@ -34,7 +34,7 @@ CELL_TIMEOUT = "20"
 
 
 def rows(path: Path) -> list[dict]:
-    with path.open(newline="") as file:
+    with path.open(newline="", encoding="utf-8-sig") as file:
         return list(csv.DictReader(file))
 
 
@@ -163,8 +163,10 @@ def test_an_lms_zip_with_junk_is_read_student_by_student(tmp_path):
         zf.writestr("../escape.ipynb", b"{}")
         zf.writestr("readme.txt", b"hello")
         zf.writestr("solution/notes.pdf", b"%PDF")
-    students, notes = intake.collect(archive)
+    found = intake.collect(archive)
+    students = found.by_key()
     assert sorted(students) == ["lovelace", "solution"]
-    assert any("unsafe path" in n for n in notes)
-    assert any("readme.txt" in n for n in notes)
+    assert students["lovelace"].who.lms_user_id == "1234"
+    assert any("unsafe path" in n for n in found.ignored)
+    assert any("readme.txt" in n for n in found.ignored)
     assert any("notes.pdf" in f for f in students["solution"].flags)

@@ -76,12 +76,12 @@ def _grade(root: Path, submissions: Path, *extra: str) -> None:
 
 def _scores(url: str) -> dict[str, float]:
     with Gradebook(url, "conv2d-backprop") as gradebook:
-        return {s.id: gradebook.find_submission(demo_class.ASSIGNMENT, s.id).score
-                for s in gradebook.students}
+        return {s.student.id: s.score
+                for s in gradebook.assignment_submissions(demo_class.ASSIGNMENT)}
 
 
 def _summary(root: Path) -> dict[str, float]:
-    with (root / "graded" / "summary.csv").open(newline="") as file:
+    with (root / "graded" / "summary.csv").open(newline="", encoding="utf-8-sig") as file:
         return {r["student_id"]: float(r["score"]) for r in csv.DictReader(file)
                 if r["status"] != "not graded"}
 
@@ -89,9 +89,9 @@ def _summary(root: Path) -> dict[str, float]:
 def _rows(url: str) -> dict:
     """Every student's recorded cells: (automatic score, manual score) by grade id."""
     with Gradebook(url, "conv2d-backprop") as gradebook:
-        return {s.id: {g.name: (g.auto_score, g.manual_score)
-                       for nb in gradebook.find_submission(demo_class.ASSIGNMENT, s.id).notebooks
-                       for g in nb.grades} for s in gradebook.students}
+        return {s.student.id: {g.name: (g.auto_score, g.manual_score)
+                               for nb in s.notebooks for g in nb.grades}
+                for s in gradebook.assignment_submissions(demo_class.ASSIGNMENT)}
 
 
 def test_results_are_recorded_once_and_alike_in_sqlite_and_postgresql(tmp_path, postgres_url):
@@ -100,6 +100,8 @@ def test_results_are_recorded_once_and_alike_in_sqlite_and_postgresql(tmp_path, 
     sqlite_url = f"sqlite:///{root / 'gradebook.db'}"
     recorded = _rows(sqlite_url)
     assert sorted(recorded) == ["buggy", "solution", "torch-caller"]  # broken: not graded
+    with Gradebook(sqlite_url, "conv2d-backprop") as gradebook:  # but a student all the same
+        assert sorted(s.id for s in gradebook.students) == sorted(STUDENTS)
     assert all(auto == 2 and manual == 0 for cell, (auto, manual) in
                recorded["torch-caller"].items() if cell == "test_forward_basic")
     assert (root / "autograded" / "solution" / demo_class.ASSIGNMENT).is_dir()
