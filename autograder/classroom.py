@@ -116,8 +116,7 @@ def grade_intake(assignment: str, intake: lms.Intake, options: Options = Options
                    for p in sorted((Path(tmp) / "release" / assignment).glob("*.ipynb"))}
         max_score = sum(c.metadata["nbgrader"].get("points", 0) for nb in release.values()
                         for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
-        rebuilt = [_foreign(s, release, assignment) or intake_module.rebuild(s, release)
-                   for s in intake.submissions]
+        rebuilt = [_rebuilt(s, release, assignment) for s in intake.submissions]
         tasks = [worker.Task(r.student, material, r.notebooks, options.sandboxed,
                              options.limits, options.cell_timeout, options.submission_timeout,
                              options.verify)
@@ -139,6 +138,19 @@ def grade_intake(assignment: str, intake: lms.Intake, options: Options = Options
         record.overrule(root, assignment, outcomes, options.db_url)
         record.register(root, assignment, outcomes, options.db_url)
     return outcomes, [], max_score
+
+
+def _rebuilt(submission: lms.Submission, release: dict[str, nbformat.NotebookNode],
+             assignment: str) -> intake_module.Rebuilt:
+    """The submission rebuilt for grading; a notebook that breaks intake (odd metadata types,
+    a source that is not text) is that student's "not graded" row, never the run's end."""
+    try:
+        return _foreign(submission, release, assignment) or \
+            intake_module.rebuild(submission, release)
+    except Exception as error:  # noqa: BLE001 (anything a malformed notebook makes intake do)
+        return intake_module.Rebuilt(
+            submission.student, {}, list(submission.flags),
+            f"the notebook could not be read: {type(error).__name__}: {error}"[:300])
 
 
 def _foreign(submission: lms.Submission, release: dict[str, nbformat.NotebookNode],
