@@ -93,7 +93,11 @@ def _inject_script(nb):
     cell.source += ("\nfrom IPython.display import HTML, Javascript, display\n"
                     f"display(HTML(\"<b>hi</b><script>{SCRIPT}</script>\"\n"
                     f"             \"<img src=x onerror=\\\"{SCRIPT}\\\">\"))\n"
-                    f"display(Javascript(\"{SCRIPT}\"))\n")
+                    f"display(Javascript(\"{SCRIPT}\"))\n"
+                    "display({'text/markdown': \"[a](javascript:alert('md'))\",\n"
+                    "         'text/latex': r'$\\href{javascript:alert(1)}{x}$'}, raw=True)\n"
+                    "for _ in range(4):  # 40 MB of displayed text: kept out of the grader\n"
+                    "    display({'text/plain': 'x' * 10_000_000}, raw=True)\n")
 
 
 def _tag_tests(nb):

@@ -112,6 +112,9 @@ def test_feedback_runs_no_script_of_the_student(graded):
     assert f"<script>{demo_class.SCRIPT}" not in page  # JavaScript output are not (escaped or
     assert not re.search(r"<img[^>]*onerror", page)  # removed)
     assert "application/javascript" not in page
+    assert not re.search(r"href=[\"']?javascript:", page)  # Markdown and LaTeX outputs are
+    assert "output_latex" not in page and "output_markdown" not in page  # dropped
+    assert len(page) < 5_000_000  # the flood of displayed text was not kept
 
 
 def test_no_encoding_of_a_test_cell_reaches_feedback(graded):
