@@ -45,6 +45,7 @@ SYSV_IPC = (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl"))
 SHIELDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
             signal.SIGUSR2, signal.SIGALRM)
 STATE: dict = {}
+REAPED: dict[int, int] = {}  # exit codes of children collected by reap()
 
 
 def own_state() -> dict:
@@ -88,13 +89,17 @@ def living_others() -> list[int]:
     return alive
 
 
-def reap() -> None:
+def reap(*_) -> None:
+    """Collect every exited child (as pid 1, orphans are the zygote's too), keeping the exit
+    codes for :func:`exit_code`; also the zygote's SIGCHLD handler."""
     while True:
         try:
-            if os.waitpid(-1, os.WNOHANG) == (0, 0):
-                return
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
+        if pid == 0:
+            return
+        REAPED[pid] = os.waitstatus_to_exitcode(status)
 
 
 def kill_others() -> None:
@@ -176,6 +181,7 @@ def become_kernel(request: dict, channels: tuple[int, int]) -> None:
         for signum in SHIELDED:  # a kernel has Python's own handlers
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for fd in channels:
             os.close(fd)
         os.environ.clear()
@@ -210,8 +216,8 @@ def exit_code(pid: int, block: bool) -> int | None:
     """The child's exit code (negative for a signal), or None while it runs."""
     try:
         done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
-    except ChildProcessError:
-        return -signal.SIGKILL  # already reaped by kill_others
+    except ChildProcessError:  # already collected by reap()
+        return REAPED.pop(pid, -signal.SIGKILL)
     if done == 0:
         return None
     return os.waitstatus_to_exitcode(status)
@@ -250,6 +256,7 @@ def answer(request: dict, children: dict[int, int | None], channels: tuple[int, 
     if "start" in request:
         sweep()
         children.clear()
+        REAPED.clear()
         pid = os.fork()
         if pid == 0:
             become_kernel(request["start"], channels)
@@ -277,6 +284,7 @@ def main() -> None:
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     for signum in SHIELDED:  # as the sandbox's pid 1, only signals it handles reach it
         signal.signal(signum, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, reap)  # orphans are reparented to pid 1: collect them
     global STATE
     STATE = own_state()
     requests, replies = os.dup(0), os.dup(1)
