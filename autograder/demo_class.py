@@ -180,6 +180,12 @@ STUDENTS = [
             full=SIZE_CELLS + ("test_forward_bad_input",),
             zero=tuple(c for c in FORWARD_CELLS if c != "test_forward_bad_input"),
             status="needs review", says="re-check"),
+    Student("kernel-saboteur", "right in the re-check, wrong in its own kernel: the sign of a "
+            "run someone else tampered with", _with(edit=_print_in_forward(
+                "if 'ipykernel' in __import__('sys').modules: b = b + 1.0")),
+            full=SIZE_CELLS + ("test_forward_bad_input",),
+            zero=tuple(c for c in FORWARD_CELLS if c != "test_forward_bad_input"),
+            status="needs review", says="re-check"),
     Student("torch-caller", "lets PyTorch compute the forward pass",
             _with("import torch\n\n" + TORCH_FORWARD),
             full=SIZE_CELLS, zero=FORWARD_CELLS, status="needs review", says="torch"),

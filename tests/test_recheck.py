@@ -14,7 +14,7 @@ import shutil
 import nbformat
 import pytest
 
-from autograder import course_root, submissions, verify, worker
+from autograder import course_root, demo_class, submissions, verify, worker
 
 pytestmark = pytest.mark.skipif(
     shutil.which("bwrap") is None and os.environ.get("CI") != "true",
@@ -98,3 +98,28 @@ def test_a_call_that_cannot_be_sent_keeps_nbgrader_s_score():
     code = "from course.checks import call_safely\ncall_safely(fn, 1, label='a case')"
     assert verify._run_test(code, {"fn": cannot_be_sent}, 2) is None  # not re-checked
     assert verify._run_test(code, {"fn": lambda x: 1 / 0}, 2)[0] == 0.0
+
+
+STALLER = """
+import sys, time
+_forward = conv2d_single_forward
+def conv2d_single_forward(*args, **kwargs):
+    if "ipykernel" not in sys.modules:  # slow only when re-checked
+        time.sleep(0.5)
+    return _forward(*args, **kwargs)
+"""
+
+
+def test_a_recheck_over_its_budget_keeps_nbgrader_s_scores_and_is_flagged():
+    assignment = demo_class.ASSIGNMENT
+    source = nbformat.read(course_root.notebooks(course_root.REPO_ROOT, assignment)[0],
+                           as_version=4)
+    code = submissions.solution_cells(source)
+    code[demo_class.FORWARD_SOLUTION] += STALLER
+    release = course_root.notebooks(course_root.REPO_ROOT, assignment, "release")[0]
+    text = nbformat.writes(submissions.fill(nbformat.read(release, as_version=4), code))
+    verdict = verify.run(verify.Job("staller", course_root.REPO_ROOT / "source" / assignment,
+                                    {release.name: text}, budget=3))
+    assert any("over its budget" in f for f in verdict.flags), verdict.flags
+    assert set(verdict.points) < set(demo_class.ALL)  # the cells not reached are not overruled
+    assert all(points > 0 for points in verdict.points.values()), verdict.reasons
