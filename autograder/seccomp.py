@@ -10,6 +10,7 @@ seccomp for the calls it runs), and the administration calls. bubblewrap loads t
 
 from __future__ import annotations
 
+import atexit
 import os
 import platform
 import struct
@@ -70,4 +71,5 @@ def filter_file() -> Path | None:
     handle, name = tempfile.mkstemp(prefix="sandbox-seccomp-", suffix=".bpf")
     with os.fdopen(handle, "wb") as file:
         file.write(program())
+    atexit.register(Path(name).unlink, missing_ok=True)
     return Path(name)
