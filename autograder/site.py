@@ -66,6 +66,8 @@ def _portable_tex(tex: str) -> str:
     """The few MathJax idioms latex2mathml reads differently, in forms it renders right."""
     tex = re.sub(r"\\tag\{(.*?)\}", lambda m: r"\qquad (" + m[1].replace("$", "") + ")", tex)
     tex = tex.replace(r"\operatorname{", r"\mathrm{")
+    # latex2mathml has no aligned environment; align* gives the same table of columns
+    tex = re.sub(r"\\(begin|end)\{aligned\}", r"\\\1{align*}", tex)
     return re.sub(r"\\text\{([^{}]*)\}",
                   lambda m: r"\text{" + re.sub(r"\\([_%&#$])", r"\1", m[1]) + "}", tex)
 
