@@ -315,7 +315,8 @@ def test_screenshot_of_notebook_05_gradient_maps(browser, built):
 
 
 # What the formulas of a page look like once rendered: MathML holding a literal "&" (an alignment
-# mark read as a letter), text cells still showing "$$" or a TeX command, formulas left as TeX.
+# mark read as a letter), text cells still showing "$$" or a TeX command, formulas left as TeX,
+# display formulas too wide for the page (at the browser's 1280 pixels).
 FORMULA_PROBLEMS_JS = r"""(() => ({
     ampersand: Array.from(document.querySelectorAll('math'), m => m.textContent)
         .filter(t => t.includes('&')).map(t => t.slice(0, 80)),
@@ -324,6 +325,9 @@ FORMULA_PROBLEMS_JS = r"""(() => ({
                  || []),
     left_as_tex: Array.from(document.querySelectorAll('code.tex'),
                             c => c.textContent.slice(0, 80)),
+    wider_than_the_page: Array.from(document.querySelectorAll('math[display=block]'))
+        .filter(m => m.scrollWidth > m.closest('.jp-RenderedMarkdown').clientWidth + 1)
+        .map(m => m.textContent.slice(0, 80)),
 }))()"""
 
 
@@ -344,4 +348,8 @@ def test_every_formula_is_rendered_and_05s_four_lines_are_aligned(browser, built
                        "width: 1280, height: r.height + 16}}; })()")
     assert table is not None, f"{page.href}: the four lines are not a table of aligned rows"
     assert (table["rows"], table["columns"]) == (4, 4), table
+    equals = browser.js("Array.from(document.querySelector('math[display=block] mtable')"
+                        ".querySelectorAll('mtr'), r => r.children[1].querySelector('mo')"
+                        ".getBoundingClientRect().left)")
+    assert max(equals) - min(equals) < 1, f"the = signs of the four lines are not aligned: {equals}"
     browser.screenshot(ARTIFACTS / "solutions-05-four-lines.png", table["clip"])
