@@ -66,14 +66,27 @@ def _portable_tex(tex: str) -> str:
     """The few MathJax idioms latex2mathml reads differently, in forms it renders right."""
     tex = re.sub(r"\\tag\{(.*?)\}", lambda m: r"\qquad (" + m[1].replace("$", "") + ")", tex)
     tex = tex.replace(r"\operatorname{", r"\mathrm{")
+    # latex2mathml has no aligned environment; align* gives the same table of columns
+    tex = re.sub(r"\\(begin|end)\{aligned\}", r"\\\1{align*}", tex)
     return re.sub(r"\\text\{([^{}]*)\}",
                   lambda m: r"\text{" + re.sub(r"\\([_%&#$])", r"\1", m[1]) + "}", tex)
+
+
+# Chromium's MathML ignores columnalign (Firefox obeys it): the same alignment as CSS, where
+# Chromium reads it (a plain "right" it ignores too, "-webkit-right" it follows).
+CELL_ALIGN = {"left": "left", "right": "-webkit-right"}
+
+
+def _aligned_cells(mathml: str) -> str:
+    """Each ``<mtd columnalign=...>`` also aligned by an inline style, for Chromium."""
+    return re.sub(r'<mtd columnalign="(left|right)"',
+                  lambda m: f'{m[0]} style="text-align: {CELL_ALIGN[m[1]]}"', mathml)
 
 
 def _mathml(tex: str, display: str) -> str:
     """LaTeX as MathML, which browsers render without a script; the TeX itself if it fails."""
     try:
-        return latex_to_mathml(_portable_tex(tex), display=display)
+        return _aligned_cells(latex_to_mathml(_portable_tex(tex), display=display))
     except Exception as error:  # any parser failure: show the source instead
         log.warning("formula left as TeX (%s): %s", error, tex)
         return f'<code class="tex">{html.escape(tex)}</code>'

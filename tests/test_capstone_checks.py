@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder import cells, course_root, submissions
-from course import capstone, capstone_checks, cases, checks, reference
+from course import capstone, capstone_checks, cases, checks, digits_net, reference, verdict_checks
 
 ASSIGNMENT = "07_capstone"
 FORWARD, BACKWARD = capstone_checks.FORWARD, capstone_checks.BACKWARD
@@ -33,6 +33,9 @@ CELLS = {
         capstone_checks.check_training(ns["Conv2dFunction"]))),
     "test_honest_gradient": ({"honest_numerical_gradient"}, lambda ns: (
         capstone_checks.check_honest_gradient(ns["honest_numerical_gradient"]))),
+    **{f"test_verdict_{group}": ({"gradient_verdict"}, lambda ns, group=group: (
+        verdict_checks.check_gradient_verdict(ns["gradient_verdict"], group)))
+       for group in ("kinks", "wrong", "scale")},
 }
 
 
@@ -347,3 +350,41 @@ def test_reference_conv_is_what_the_stand_ins_return():
     y = capstone_checks.flipped_forward(data.x, data.w, data.b, case.stride, case.pad)
     assert any(s < 0 for s in y.strides)
     assert np.array_equal(y, reference.conv2d(data.x, data.w, data.b, case.stride, case.pad))
+
+
+# --------------------------------------------------------------------------------------------
+# The verdict of an honest check (the deepnet issue's second complaint)
+
+
+@pytest.mark.parametrize("group", ["kinks", "wrong", "scale"])
+def test_verdict_cases_hold_their_verdict_and_defeat_the_signed_sum(group):
+    for case in verdict_checks.verdict_cases(group):
+        assert verdict_checks.honest_verdict(case.analytic, case.numeric, case.crossed) \
+            == case.right, case.label
+        if not case.right:
+            worst = verdict_checks.relative_errors(case.analytic, case.numeric)[~case.crossed]
+            assert worst.max() > 1e-3, f"{case.label}: wrong by too little to be sure"
+
+
+def test_the_digits_network_crosses_kinks_on_raw_pixels_only_where_the_steps_are_long():
+    raw, unit = digits_net.digits_net(), digits_net.digits_net(scale=1.0)
+    assert raw.largest_step_of_z(1e-4) == pytest.approx(255e-4)
+    for net, eps in [(raw, 1e-4), (unit, 1e-5)]:
+        numeric, crossed = verdict_checks.central_differences(net.loss_and_pattern(), net.w, eps)
+        errors = verdict_checks.relative_errors(net.gradient(), numeric)
+        assert errors[~crossed].max() < 1e-6 and crossed.sum() < crossed.size / 4
+    raw_numeric, raw_crossed = verdict_checks.central_differences(raw.loss_and_pattern(), raw.w,
+                                                                  1e-4)
+    assert raw_crossed.any() and abs(np.sum(raw.gradient() - raw_numeric)) > 1e-3
+
+
+@pytest.mark.parametrize(("name", "group", "message"), [
+    ("bug_verdict_signed_sum", "wrong", "signed sum"),
+    ("bug_verdict_counts_crossed", "kinks", "crossed is True"),
+    ("bug_verdict_absolute", "scale", "absolute difference")])
+def test_verdict_mistakes_get_their_message(name, group, message):
+    variant = next(v for v in submissions.catalogue(ASSIGNMENT) if v.name == name)
+    namespace: dict = {}
+    exec(compile(variant.code, name, "exec"), namespace)  # noqa: S102 (our catalogue)
+    with pytest.raises(checks.CheckFailure, match=message):
+        verdict_checks.check_gradient_verdict(namespace["gradient_verdict"], group)

@@ -8,7 +8,14 @@ import pytest
 from conftest import solution_namespace
 
 from autograder import submissions
-from course import cases, checks, multichannel_checks, multichannel_plots, reference
+from course import (
+    cases,
+    checks,
+    multichannel_checks,
+    multichannel_plots,
+    multichannel_quiz,
+    reference,
+)
 
 MULTI = cases.MULTI
 # The graded checks of each test cell of 05_channels.ipynb (visible and hidden parts together), as
@@ -23,9 +30,17 @@ CELLS = {
         ("conv2d_forward", multichannel_checks.check_forward,
          (MULTI["together"] + MULTI["forum"],))],
     "test_understanding_shapes": [
+        ("gradient_shapes", multichannel_quiz.check_shapes, ("hidden",)),
         ("gradient_shapes", multichannel_checks.check_gradient_shapes,
-         (MULTI["forum"] + MULTI["together"] + MULTI["stride_pad"],))],
+         (MULTI["together"] + MULTI["stride_pad"],))],
     "test_understanding_sums": [("summed_axes", multichannel_checks.check_summed_axes, ())],
+    "test_quiz_parameters": [
+        ("parameter_count", multichannel_quiz.check_parameter_count, ("hidden",))],
+    "test_quiz_correlations": [
+        ("dw_correlations", multichannel_quiz.check_dw_correlations, ("hidden",))],
+    "test_quiz_symptoms": [
+        ("name_the_bug", multichannel_quiz.check_symptom_answers_readable, ()),
+        ("name_the_bug", multichannel_quiz.check_symptoms, (["A", "B", "C"],))],
     "test_backward_bias": [
         ("conv2d_backward", multichannel_checks.check_backward,
          (MULTI["channels_filters"], ["db"]))],
@@ -116,11 +131,30 @@ def test_catalogue_variant_fails_exactly_its_cells(variant, solution):
      multichannel_checks.check_gradient_shapes, (MULTI["forum"],), "dw has the shape of w"),
     ("bug_summed_axes_dx_over_batch", "summed_axes", multichannel_checks.check_summed_axes,
      (["dx"],), "dx keeps the batch axis.*adds up what all F filters"),
+    ("bug_quiz_dilation_ignored", "gradient_shapes", multichannel_quiz.check_shapes,
+     ("visible",), "dilation \\* \\(K - 1\\) \\+ 1"),
+    ("bug_quiz_groups_ignored", "parameter_count", multichannel_quiz.check_parameter_count,
+     ("hidden",), "C / groups"),
+    ("bug_quiz_correlations_per_pair", "dw_correlations", multichannel_quiz.check_dw_correlations,
+     ("visible",), "for every example, filter and channel"),
+    ("bug_quiz_symptoms_swapped", "name_the_bug", multichannel_quiz.check_symptoms,
+     (["A", "B", "C"],), "where the error is zero"),
 ])
+
 def test_bug_fails_with_its_misconception(bug, function, check, args, phrase, solution):
     variant = next(v for v in VARIANTS if v.name == bug)
     with pytest.raises(checks.CheckFailure, match=phrase):
         check(implementation(variant, solution)[function], *args)
+
+
+def test_each_symptom_has_the_zeros_its_bug_leaves():
+    errors = multichannel_quiz.symptom_errors()
+    by_bug = {bug: errors[letter][1] for letter, bug in multichannel_quiz.SYMPTOMS.items()}
+    assert np.all(by_bug["channel0"][:, 0] == 0) and np.all(by_bug["channel0"][:, 1:] != 0)
+    overwrite = by_bug["overwrite"]
+    assert np.abs(overwrite[..., [0, 0, -1, -1], [0, -1, 0, -1]]).max() < 1e-12
+    assert np.abs(overwrite).max() > 1
+    assert np.all(by_bug["batch_mean"] != 0)
 
 
 def replaced(solution: dict, part: str, value):

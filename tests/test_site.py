@@ -312,3 +312,44 @@ def test_screenshot_of_notebook_05_gradient_maps(browser, built):
     shot = ARTIFACTS / "solutions-05-gradient-maps.png"
     browser.screenshot(shot, clip)
     assert shot.stat().st_size > 0
+
+
+# What the formulas of a page look like once rendered: MathML holding a literal "&" (an alignment
+# mark read as a letter), text cells still showing "$$" or a TeX command, formulas left as TeX,
+# display formulas too wide for the page (at the browser's 1280 pixels).
+FORMULA_PROBLEMS_JS = r"""(() => ({
+    ampersand: Array.from(document.querySelectorAll('math'), m => m.textContent)
+        .filter(t => t.includes('&')).map(t => t.slice(0, 80)),
+    unrendered: Array.from(document.querySelectorAll('.jp-MarkdownCell'), c => c.innerText)
+        .flatMap(t => t.match(/\$\$|\\(begin|end|frac|sum|text|mathrm|operatorname)\b.{0,40}/g)
+                 || []),
+    left_as_tex: Array.from(document.querySelectorAll('code.tex'),
+                            c => c.textContent.slice(0, 80)),
+    wider_than_the_page: Array.from(document.querySelectorAll('math[display=block]'))
+        .filter(m => m.scrollWidth > m.closest('.jp-RenderedMarkdown').clientWidth + 1)
+        .map(m => m.textContent.slice(0, 80)),
+}))()"""
+
+
+def test_every_formula_is_rendered_and_05s_four_lines_are_aligned(browser, built):
+    out, pages = built
+    for page in pages:
+        browser.open((out / page.href).as_uri())
+        problems = {k: v for k, v in browser.js(FORMULA_PROBLEMS_JS).items() if v}
+        assert not problems, f"{page.href}: {problems}"
+    page = next((p for p in pages if p.assignment.startswith("05")), None)
+    if page is None:
+        pytest.skip("no source/05* notebook yet: the four lines are notebook 05's")
+    browser.open((out / page.href).as_uri())
+    table = browser.js("(() => { const t = document.querySelector('math[display=block] mtable');"
+                       " if (!t) return null; const r = t.getBoundingClientRect();"
+                       " return {rows: t.querySelectorAll('mtr').length, columns: t.querySelector("
+                       "'mtr').children.length, clip: {x: 0, y: r.top + window.scrollY - 8, "
+                       "width: 1280, height: r.height + 16}}; })()")
+    assert table is not None, f"{page.href}: the four lines are not a table of aligned rows"
+    assert (table["rows"], table["columns"]) == (4, 4), table
+    equals = browser.js("Array.from(document.querySelector('math[display=block] mtable')"
+                        ".querySelectorAll('mtr'), r => r.children[1].querySelector('mo')"
+                        ".getBoundingClientRect().left)")
+    assert max(equals) - min(equals) < 1, f"the = signs of the four lines are not aligned: {equals}"
+    browser.screenshot(ARTIFACTS / "solutions-05-four-lines.png", table["clip"])

@@ -41,9 +41,10 @@ def conv2d_backward(dout, x, w, stride=1, pad=0):
     return dx_pad[:, :, pad:H + pad, pad:W + pad], dw, db
 
 
-def gradient_shapes(x_shape, w_shape, stride=1, pad=0):
-    out_h = (x_shape[2] + 2 * pad - w_shape[2]) // stride + 1
-    out_w = (x_shape[3] + 2 * pad - w_shape[3]) // stride + 1
+def gradient_shapes(x_shape, w_shape, stride=1, pad=0, dilation=1):
+    span_h, span_w = (dilation * (k - 1) + 1 for k in w_shape[2:])
+    out_h = (x_shape[2] + 2 * pad - span_h) // stride + 1
+    out_w = (x_shape[3] + 2 * pad - span_w) // stride + 1
     return ([x_shape[0], w_shape[0], out_h, out_w], list(x_shape), list(w_shape), [w_shape[0]])
 
 
