@@ -2,8 +2,12 @@
 
 Protocol on stdin/stdout, each message a 4-byte big-endian length and a body. Each request
 (pickled, from the trusted verifier) is a call ``(name, args, kwargs)``; the name ``__exec__``
-runs a cell of code, ``__imports__`` binds a setup cell's imports lazily (a module is loaded
-when first used: most solutions never touch PyTorch, so the re-check need not pay for it).
+runs a cell of the student's code as Jupyter does (IPython's shell: magics, shell escapes, a cell
+that raises keeps what it defined before), ``__imports__`` binds a setup cell's imports lazily (a
+module is loaded when first used: most solutions never touch PyTorch, so the re-check need not
+pay for it; a module the seal forbids fails when used, not when bound), ``__given__`` runs the
+definitions of a given cell one statement at a time (one that needs a sealed module costs only
+itself).
 Replies are JSON with arrays as ``.npy`` bytes in base64, so that the verifier never unpickles
 anything a student's code produced.
 
@@ -69,15 +73,31 @@ def lazy_imports(code, namespace) -> None:
                     namespace[alias.asname] = LazyModule(alias.name)
                 else:
                     top = alias.name.split(".")[0]
-                    namespace[top] = importlib.import_module(top)
+                    namespace[top] = _bound(lambda top=top: importlib.import_module(top), top)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
                 full = f"{node.module}.{alias.name}"
-                if importlib.util.find_spec(full) is not None:
-                    namespace[alias.asname or alias.name] = LazyModule(full)
-                else:
-                    module = importlib.import_module(node.module)
-                    namespace[alias.asname or alias.name] = getattr(module, alias.name)
+                namespace[alias.asname or alias.name] = _bound(
+                    lambda module=node.module, name=alias.name: _from_import(module, name), full)
+
+
+def _from_import(module: str, name: str):
+    full = f"{module}.{name}"
+    try:
+        spec = importlib.util.find_spec(full)
+    except (ImportError, ValueError):  # not a package, or a sealed one
+        spec = None
+    if spec is not None:
+        return LazyModule(full)
+    return getattr(importlib.import_module(module), name)
+
+
+def _bound(load, name: str):
+    """What ``load`` gives, or for a module the seal forbids, one that fails when used."""
+    try:
+        return load()
+    except (ImportError, AttributeError):
+        return LazyModule(name)
 
 
 OPEN_COURSE_MODULES = ("cases", "data", "plots")
@@ -122,28 +142,45 @@ def with_callbacks(value, channel_in, channel_out):
     return value
 
 
+def _shell():
+    """An IPython shell (no kernel) that runs cells as the notebook's kernel does: magics,
+    ``get_ipython``, ``display``, and ``%matplotlib inline`` (a plain shell refuses GUIs)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    class KernelLikeShell(InteractiveShell):
+        def enable_gui(self, gui=None):
+            """Figures are drawn by the inline backend: there is no event loop to start."""
+
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    config.InteractiveShell.colors = "nocolor"
+    return KernelLikeShell.instance(config=config)
+
+
 def main() -> None:
     channel_in = sys.stdin.buffer
     channel_out = os.fdopen(os.dup(1), "wb")
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the student's prints go nowhere
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-    # Cells run in an IPython shell (no kernel), as in the notebook: magics and get_ipython work.
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell.instance(config=config)
+    shell = _shell()
     namespace = shell.user_ns
     if "--sealed" in sys.argv:
         seal()
     cell_errors = []
 
     def run_cell(code):
-        result = shell.run_cell(code, store_history=False, silent=True)
+        result = shell.run_cell(code, store_history=True)
         error = result.error_before_exec or result.error_in_exec
         if error is not None:  # a broken cell costs the functions it defines, nothing else
             cell_errors.append(f"{type(error).__name__}: {error}")
+
+    def run_given(code):
+        for node in ast.parse(code).body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                lazy_imports(ast.unparse(node), namespace)
+            else:
+                shell.run_cell(ast.unparse(node), store_history=True)
 
     def lookup(name):
         if name in namespace:
@@ -161,6 +198,8 @@ def main() -> None:
         try:
             if name == "__imports__":
                 function = lambda code: lazy_imports(code, namespace)  # noqa: E731
+            elif name == "__given__":
+                function = run_given
             else:
                 function = run_cell if name == "__exec__" else lookup(name)
             result = function(*args, **kwargs)

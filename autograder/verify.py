@@ -1,6 +1,8 @@
 """Verification: re-check a submission with the test code outside the student's process.
 
-The student's setup and solution cells run in a separate sandboxed Python (``function_server``);
+What nbgrader's kernel ran of the notebook (``cells.grading_steps``: imports, the definitions of
+given cells, the student's solution and added cells) runs again in a separate sandboxed Python
+(``function_server``), with IPython's semantics;
 the test cells run here, in a clean interpreter, with each student function replaced by a proxy
 that calls it over a pipe. Whatever the student's cells did to their own process (patched checks,
 input transformers, skipped cells) cannot reach these tests, so a cell that passes in nbgrader but
@@ -40,6 +42,8 @@ UNSEALED = frozenset({"02_gradcheck"})
 # "kernel-only" cells use a PyTorch object of the student's in place (notebook 07's
 # torch.autograd.Function, substituted into and trained), which cannot be driven over a pipe.
 NOT_REPLAYED_TAGS = frozenset({"timed", "kernel-only"})
+# How the student's process runs each kind of grading step (function_server's verbs).
+RUN = {"given": "__given__", "student": "__exec__"}
 
 
 @dataclass(frozen=True)
@@ -75,9 +79,9 @@ class StudentProcess:
     dropped, and the others run again in a fresh process, as the resilient kernel does.
     """
 
-    def __init__(self, imports: list[str], cells: list[str], sandboxed: bool,
-                 limits: sandbox.Limits, timeout: float, sealed: bool):
-        self.imports, self.cells, self.sealed = imports, cells, sealed
+    def __init__(self, steps: list[cells.Step], sandboxed: bool, limits: sandbox.Limits,
+                 timeout: float, sealed: bool):
+        self.steps, self.sealed = [s for s in steps if s.kind != "test"], sealed
         self.sandboxed, self.limits, self.timeout = sandboxed, limits, timeout
         self.dropped: set[int] = set()
         self.process: subprocess.Popen | None = None
@@ -88,13 +92,14 @@ class StudentProcess:
         argv = sandbox.python_command([], self.limits, python) if self.sandboxed else python
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL)
-        for code in self.imports:
-            self._request(("__imports__", (code,), {}))
-        for index, code in enumerate(self.cells):
+        for index, step in enumerate(self.steps):
             if index in self.dropped:
                 continue
             try:
-                self._request(("__exec__", (code,), {}))
+                if step.kind == "imports":
+                    self._request(("__imports__", (cells.without_magics(step.code),), {}))
+                else:
+                    self._request((RUN[step.kind], (step.code,), {}))
             except StudentError:
                 self.dropped.add(index)
                 return self._start()
@@ -231,12 +236,12 @@ def run(job: Job) -> Verdict:
         source_nb = nbformat.read(job.source / name, as_version=4)
         imports = [cells.without_magics(c.source) for c in source_nb.cells
                    if c.cell_type == "code" and cells.is_import_cell(c.source)]
-        solutions = [c.source for c in student_nb.cells
-                     if c.metadata.get("nbgrader", {}).get("solution")]
-        student = StudentProcess(imports, solutions, job.sandboxed, job.limits, job.timeout,
+        steps = cells.grading_steps(student_nb)
+        student = StudentProcess(steps, job.sandboxed, job.limits, job.timeout,
                                  sealed=job.source.name not in UNSEALED)
         try:
-            names = set().union(*map(cells.defined_names, solutions)) if solutions else set()
+            names = graded_names(source_nb) | {
+                name for s in steps if s.kind == "student" for name in cells.defined_names(s.code)}
             namespace: dict = {}
             for code in imports:
                 exec(compile(code, "<imports>", "exec"), namespace)  # noqa: S102 (trusted)
@@ -253,6 +258,12 @@ def run(job: Job) -> Verdict:
         finally:
             student.stop()
     return verdict
+
+
+def graded_names(source_nb: nbformat.NotebookNode) -> set[str]:
+    """The functions and classes the source notebook's solution cells define."""
+    return {name for c in source_nb.cells if cells.nbgrader_meta(c).get("solution")
+            and c.cell_type == "code" for name in cells.defined_names(c.source)}
 
 
 def _proxy(student: StudentProcess, name: str):
