@@ -21,6 +21,8 @@ from traitlets import Bool, Integer
 
 from autograder import cells
 
+IMPORT_TIMEOUT = 120  # seconds for an import cell (PyTorch, the course) in a cold kernel
+
 
 class ResilientExecute(Execute):
     """Execute cells like nbgrader, surviving kernel deaths and bounding time and output."""
@@ -39,6 +41,8 @@ class ResilientExecute(Execute):
     def _get_timeout(self, cell):
         remaining = max(1, int(self._deadline - time.monotonic()))
         per_cell = super()._get_timeout(cell)
+        if per_cell is not None and cell is not None and cells.is_import_cell(cell.source):
+            per_cell = max(per_cell, IMPORT_TIMEOUT)  # the release's imports, in a cold kernel
         return remaining if per_cell is None else min(per_cell, remaining)
 
     def preprocess_cell(self, cell, resources, index):
