@@ -5,7 +5,7 @@ from pathlib import Path
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from autograder.feedback import ScrubHiddenTests
+from autograder.feedback import ExplainGrading, FeedbackExporter, ScrubHiddenTests
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
@@ -31,8 +31,11 @@ c.IgnorePattern.pattern = r"(?s)."
 
 # Feedback shows every test cell's source and every output: strip the hidden tests from both
 # (a student's code can print a test cell's source from a hook).
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ScrubHiddenTests,
-                                    ClearHiddenTests]
+c.GenerateFeedback.preprocessors = [GetGrades, ExplainGrading, CSSHTMLHeaderPreprocessor,
+                                    ScrubHiddenTests, ClearHiddenTests]
+# Feedback says what the grader ran and the recorded score where the re-check overruled nbgrader
+# (ExplainGrading); its formulas are MathML, so the page renders them without the network.
+c.GenerateFeedback.exporter_class = FeedbackExporter
 
 # `autograder grade` runs on a Dask cluster when this names its scheduler (docs/scale.md);
 # unset, it grades on a local pool of processes.

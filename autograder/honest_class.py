@@ -65,7 +65,8 @@ def debug_habits(code: str) -> str:
     functions = _functions(code)
     if not functions:
         return code
-    code = "from tqdm.auto import tqdm\nVERBOSE = False\n\n" + _insert_in_body(code, _debug_lines)
+    code = ("from tqdm.auto import tqdm\nVERBOSE = False\nCALLS = 0\n\n"
+            + _insert_in_body(code, _debug_lines))
     name = functions[0].name
     return (code + "\n\nimport matplotlib.pyplot as plt\nplt.figure(figsize=(2, 2))\n"
             "plt.plot([0, 1], [1, 0])\nplt.title('scratch')\nplt.show()\n"
@@ -74,7 +75,9 @@ def debug_habits(code: str) -> str:
 
 def _debug_lines(function: ast.FunctionDef) -> list[str]:
     first = function.args.args[0].arg if function.args.args else "None"
-    return [f"print('debug:', type({first}).__name__, getattr({first}, 'shape', ''))",
+    return ["global CALLS",
+            "CALLS += 1",
+            f"print('debug:', CALLS, type({first}).__name__, getattr({first}, 'shape', ''))",
             "for _ in tqdm(range(2), disable=not VERBOSE):",
             "    pass"]
 
@@ -155,13 +158,15 @@ def _habits_a(assignment: str, source, release) -> str:
 
 
 def _split(code: str) -> list[str]:
-    """Two pieces, as JupyterLab's Split Cell makes them at a statement boundary."""
+    """Two pieces, as JupyterLab's Split Cell makes them at a statement boundary; the second
+    starts with ``from __future__ import annotations`` (legal at the top of a cell)."""
     body = ast.parse(code).body
     if len(body) < 2:
-        return [code, "# trying it\nprint('defined')"]
+        return [code, "from __future__ import annotations\n# trying it\nprint('defined')"]
     lines = code.splitlines()
     cut = body[len(body) // 2].lineno - 1
-    return ["\n".join(lines[:cut]), "\n".join(lines[cut:])]
+    return ["\n".join(lines[:cut]),
+            "from __future__ import annotations\n\n" + "\n".join(lines[cut:])]
 
 
 def _habits_b(assignment: str, source, release) -> str:
@@ -178,6 +183,8 @@ def _habits_b(assignment: str, source, release) -> str:
                 half.id = f"{cell.id}-{number}"
                 half.source = ("%%time\n" + piece) if number and assignment == "05_channels" \
                     else piece
+                if not number:
+                    half.source = "!pip install -q tqdm\n" + half.source
                 cells.append(half)
         else:
             cells.append(cell)
@@ -206,7 +213,8 @@ STUDENTS = [
     Student("habits-a", "helpers in added cells above and below the answer, debug prints, "
             "plots, tqdm, display, magics, a scratch call that raises, notes, moved cells",
             _habits_a),
-    Student("habits-b", "solution cells split in two, saved by Colab or Jupyter 4.4 (no cell "
+    Student("habits-b", "solution cells split in two (the second piece starting with a "
+            "__future__ import), a pip install line, saved by Colab or Jupyter 4.4 (no cell "
             "ids); in 06 the answer uses the notebook's own im2col and col2im", _habits_b),
 ]
 

@@ -23,6 +23,8 @@ from autograder import cells
 MAX_FILE_BYTES = 20 * 1024**2
 # Canvas-style flat names: login_[late_]userid_submissionid_original-name.ipynb
 LMS_NAME = re.compile(r"^(?P<student>[A-Za-z0-9.\-]+)_(?:late_)?\d+_\d+_(?P<name>.+)$")
+# A __future__ import, legal only at the top of a cell: hoisted when pieces are joined.
+FUTURE = re.compile(r"^from __future__ import [\w, ()]+$")
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 
 
@@ -146,7 +148,7 @@ def merge(release_nb: nbformat.NotebookNode, student_nb: nbformat.NotebookNode
     """
     rebuilt = copy.deepcopy(release_nb)
     pieces, added = _match(rebuilt, student_nb)
-    flags, merged = [], [_added_cell(c) for c in added.get(None, [])]
+    flags, ignored, merged = [], [], [_added_cell(c) for c in added.get(None, [])]
     for cell in rebuilt.cells:
         key, meta = _key(cell), cells.nbgrader_meta(cell)
         theirs = pieces.get(key, [])
@@ -161,8 +163,13 @@ def merge(release_nb: nbformat.NotebookNode, student_nb: nbformat.NotebookNode
             flags += piece_flags
         elif meta.get("grade") and any(c.get("source") != cell.source for c in theirs):
             flags.append(f"test cell {key} edited: the original was used")
+            ignored.append({"cell": key, "why": f"your edit of test cell {key} (the course's "
+                            "test was run)"})
         elif cells.is_open(cell):
             cell.source = theirs[0].get("source", "")
+        elif cell.cell_type == "code" and any(c.get("source") != cell.source for c in theirs):
+            ignored.append({"cell": key, "why": f"your edit of the course's cell {key} (its "
+                            "original was used)"})
         if any(c.get("metadata", {}).get("nbgrader", meta) != meta
                or c.get("metadata", {}).get("tags", []) != cell.metadata.get("tags", [])
                for c in theirs):
@@ -173,6 +180,7 @@ def merge(release_nb: nbformat.NotebookNode, student_nb: nbformat.NotebookNode
         if cells.is_student_code(cell) or cells.is_open(cell):
             flags += _patch_flags(cell)
     rebuilt.cells = merged
+    rebuilt.metadata[cells.ADDED] = {"ignored": ignored}
     return rebuilt, flags
 
 
@@ -207,7 +215,7 @@ def _joined(key: str, sources: list[str]) -> tuple[str, list[str]]:
     """One answer from the pieces of a split or duplicated solution cell, and its flags: a
     copy of a piece counts once; two pieces that define one name differently are flagged."""
     unique = list(dict.fromkeys(sources))
-    flags = []
+    flags: list[str] = []
     if len(unique) < len(sources):
         flags.append(f"cell {key} appears {len(sources)} times: identical copies, graded once")
     seen: dict[str, str] = {}
@@ -216,9 +224,14 @@ def _joined(key: str, sources: list[str]) -> tuple[str, list[str]]:
             if seen.setdefault(name, definition) != definition:
                 flags.append(f"cell {key}: its pieces define {name} twice, differently (the "
                              "later one is graded)")
-    if len(unique) > 1 and any(s.lstrip().startswith("%%") for s in unique):
+    if len(unique) == 1:
+        return unique[0], flags
+    if any(s.lstrip().startswith("%%") for s in unique):
         unique = [cells.python(s) for s in unique]  # a cell magic applies to its own piece
-    return "\n".join(unique), list(dict.fromkeys(flags))
+    lines = [line for s in unique for line in s.splitlines()]
+    future = [line for line in lines if FUTURE.match(line)]  # legal at the top of each piece
+    return "\n".join([*dict.fromkeys(future), *(x for x in lines if not FUTURE.match(x))]), \
+        list(dict.fromkeys(flags))
 
 
 def _patch_flags(cell) -> list[str]:

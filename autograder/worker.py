@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import course_root, grading, sandbox, verify, zygote
+from autograder import course_root, feedback, grading, sandbox, verify, zygote
 
 
 @dataclass(frozen=True)
@@ -118,11 +118,13 @@ def run(task: Task) -> Result:
         if grade.status == "graded":
             folder = course_dir / "autograded" / task.student / assignment
             result.autograded = {p.name: p.read_text() for p in folder.glob("*.ipynb")}
+            if task.verify:
+                result.verdict = _verify(task, source)
+            verdict = result.verdict or verify.Verdict()
+            feedback.annotate(folder, task.notebooks, verdict.points, verdict.reasons)
             api.generate_feedback(assignment, task.student, force=True)
             folder = course_dir / "feedback" / task.student / assignment
             result.feedback = {p.name: p.read_text() for p in folder.glob("*.html")}
-            if task.verify:
-                result.verdict = _verify(task, source)
         return result
 
 
