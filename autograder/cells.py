@@ -95,22 +95,18 @@ def python(code: str) -> str:
 
 
 def free_names(code: str) -> set[str]:
-    """Global names the code reads and never assigns (what it needs from elsewhere)."""
+    """Global names the code's functions and classes read and the code never assigns (what they
+    need from the cells above)."""
     try:
         table = symtable.symtable(python(code), "<cell>", "exec")
     except SyntaxError:
         return set()
-    read, assigned = set(), set()
-    tables = [table]
-    while tables:
-        scope = tables.pop()
-        tables += scope.get_children()
-        for symbol in scope.get_symbols():
-            top = scope.get_type() == "module"
-            if symbol.is_referenced() and (top or symbol.is_global()):
-                read.add(symbol.get_name())
-            if top and (symbol.is_assigned() or symbol.is_imported()):
-                assigned.add(symbol.get_name())
+    assigned = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
+    read, scopes = set(), table.get_children()
+    while scopes:
+        scope = scopes.pop()
+        scopes += scope.get_children()
+        read |= {s.get_name() for s in scope.get_symbols() if s.is_global() and s.is_referenced()}
     return read - assigned
 
 

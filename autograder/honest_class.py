@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import course_root, submissions
+from autograder import cells, course_root, submissions
 
 # Notebook 06's answer that calls the im2col and col2im the notebook defines in sections 2 and 3.
 FAST_WITH_GIVEN_HELPERS = '''def conv2d_backward_fast(dout, x, w, stride=1, pad=0):
@@ -29,6 +29,8 @@ FAST_WITH_GIVEN_HELPERS = '''def conv2d_backward_fast(dout, x, w, stride=1, pad=
     dw = (dout_mat @ cols.T).reshape(w.shape)
     dx = col2im(w.reshape(F, -1).T @ dout_mat, x.shape, KH, KW, stride, pad)
     return dx, dw, dout_mat.sum(axis=1)'''
+# A helper module the student writes from a cell, then imports.
+HELPER_MODULE = "%%writefile my_helpers.py\ndef twice(v):\n    return 2 * v\n"
 # Functions a training run calls thousands of times: no debug print there.
 QUIET = {"07_capstone": {"numpy_layer"}}
 
@@ -43,7 +45,7 @@ class Student:
 
 
 def _functions(code: str) -> list[ast.FunctionDef]:
-    return [n for n in ast.parse(code).body if isinstance(n, ast.FunctionDef)]
+    return [n for n in ast.parse(cells.python(code)).body if isinstance(n, ast.FunctionDef)]
 
 
 def _insert_in_body(code: str, lines_for: Callable[[ast.FunctionDef], list[str]]) -> str:
@@ -82,6 +84,14 @@ def _debug_lines(function: ast.FunctionDef) -> list[str]:
             "    pass"]
 
 
+def own_error(code: str) -> str:
+    """Bad input raises the student's own subclass of ValueError."""
+    if "raise ValueError(" not in code:
+        return code
+    own = 'class ShapeError(ValueError):\n    """My error for inputs of the wrong shape."""\n\n\n'
+    return own + code.replace("raise ValueError(", "raise ShapeError(")
+
+
 def quiet_habits(code: str) -> str:
     """A plot and ``tqdm`` beside the functions, nothing inside them."""
     return (code + "\n\nfrom tqdm import tqdm\nfor _ in tqdm(range(3)):\n    pass\n"
@@ -116,7 +126,8 @@ def _solution_indexes(nb: nbformat.NotebookNode) -> list[int]:
 
 
 def _habits_a(assignment: str, source, release) -> str:
-    """Helpers in added cells above and below, debug habits, magics, notes, moved cells."""
+    """Helpers in added cells above and below, debug habits, an exception class of their own,
+    magics, notes, moved cells."""
     code = submissions.solution_cells(source)
     ids = list(code)
     helpers: dict[str, tuple[str, str]] = {}
@@ -124,7 +135,7 @@ def _habits_a(assignment: str, source, release) -> str:
         if not _functions(code[grade_id]):
             continue
         quiet = grade_id in QUIET.get(assignment, set())
-        code[grade_id] = (quiet_habits if quiet else debug_habits)(code[grade_id])
+        code[grade_id] = (quiet_habits if quiet else debug_habits)(own_error(code[grade_id]))
         if number == 0:
             helpers[grade_id] = ("above", "")
         if number == len(ids) - 1 and grade_id not in helpers:
@@ -138,22 +149,22 @@ def _habits_a(assignment: str, source, release) -> str:
         code[ids[0]] = ("%matplotlib inline\n!echo checking my answer\n" + code[ids[0]]
                         + "\n%timeit -n1 -r1 pass\n")
     nb = submissions.fill(release, code)
-    cells = []
+    kept = []
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         where, helper = helpers.get(grade_id, ("", ""))
         if where == "above":
-            cells.append(_code_cell("# my helper, used by the next cell\n" + helper))
-        if cell.metadata.get("nbgrader", {}).get("solution") and cells \
-                and cells[-1].cell_type == "markdown":
-            cells.insert(len(cells) - 1, cell)  # moved above the instructions it answers
+            kept.append(_code_cell("# my helper, used by the next cell\n" + helper))
+        if cell.metadata.get("nbgrader", {}).get("solution") and kept \
+                and kept[-1].cell_type == "markdown":
+            kept.insert(len(kept) - 1, cell)  # moved above the instructions it answers
         else:
-            cells.append(cell)
+            kept.append(cell)
         if where == "below":
-            cells.append(_code_cell(helper))
+            kept.append(_code_cell(helper))
         if grade_id in code:
-            cells.append(_note("**Note to self:** check the shapes again before submitting."))
-    nb.cells = cells
+            kept.append(_note("**Note to self:** check the shapes again before submitting."))
+    nb.cells = kept
     return nbformat.writes(nb) + "\n"
 
 
@@ -170,12 +181,13 @@ def _split(code: str) -> list[str]:
 
 
 def _habits_b(assignment: str, source, release) -> str:
-    """Split solution cells, no cell ids, saved by Colab (odd notebooks) or Jupyter 4.4."""
+    """Split solution cells, a helper module, no cell ids, saved by Colab (odd notebooks) or
+    Jupyter 4.4."""
     code = submissions.solution_cells(source)
     if assignment == "06_fast":
         code["solution_conv2d_backward_fast"] = FAST_WITH_GIVEN_HELPERS
     nb = submissions.fill(release, code)
-    cells = []
+    kept = []
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
             for number, piece in enumerate(_split(cell.source)):
@@ -185,10 +197,14 @@ def _habits_b(assignment: str, source, release) -> str:
                     else piece
                 if not number:
                     half.source = "!pip install -q tqdm\n" + half.source
-                cells.append(half)
+                kept.append(half)
         else:
-            cells.append(cell)
-    nb.cells = cells
+            kept.append(cell)
+    first = next(i for i, c in enumerate(kept) if c.metadata.get("nbgrader", {}).get("solution"))
+    kept.insert(first, _code_cell(HELPER_MODULE))
+    kept[first + 1].source = "from my_helpers import twice\n" + _insert_in_body(
+        kept[first + 1].source, lambda function: ["assert twice(1) == 2"])
+    nb.cells = kept
     colab = int(assignment[:2]) % 2 == 1
     data = json.loads(nbformat.writes(nb))
     data["nbformat_minor"] = 0 if colab else 4
@@ -211,11 +227,13 @@ def _textbook(assignment: str, source, release) -> str:
 STUDENTS = [
     Student("textbook", "the worked solution typed into the release notebook", _textbook),
     Student("habits-a", "helpers in added cells above and below the answer, debug prints, "
-            "plots, tqdm, display, magics, a scratch call that raises, notes, moved cells",
+            "plots, tqdm, display, magics, a ValueError subclass of their own, a scratch call "
+            "that raises, notes, moved cells",
             _habits_a),
     Student("habits-b", "solution cells split in two (the second piece starting with a "
-            "__future__ import), a pip install line, saved by Colab or Jupyter 4.4 (no cell "
-            "ids); in 06 the answer uses the notebook's own im2col and col2im", _habits_b),
+            "__future__ import), a pip install line, a helper module written with %%writefile "
+            "and imported, saved by Colab or Jupyter 4.4 (no cell ids); in 06 the answer uses "
+            "the notebook's own im2col and col2im", _habits_b),
 ]
 
 

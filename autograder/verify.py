@@ -138,9 +138,10 @@ class StudentProcess:
             self._start()
         reply = self._request((name, args, kwargs))
         if "error" in reply:
-            kind = getattr(builtins, reply["error"], None)
-            if isinstance(kind, type) and issubclass(kind, Exception):
-                raise kind(reply["message"])  # a ValueError stays a ValueError for the checks
+            for name in reply.get("bases", [reply["error"]]):  # the student's own ShapeError
+                kind = getattr(builtins, name, None)                # or NumPy's AxisError is
+                if isinstance(kind, type) and issubclass(kind, Exception):  # still a ValueError
+                    raise kind(reply["message"])                    # for the checks
             raise StudentError(f"{reply['error']}: {reply['message']}")
         for original, returned in zip(args, reply["args"], strict=True):
             if isinstance(original, np.ndarray) and returned is not None:
