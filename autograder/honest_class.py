@@ -42,6 +42,7 @@ class Student:
     name: str
     about: str
     build: Callable[[str, nbformat.NotebookNode, nbformat.NotebookNode], str]
+    only: tuple[str, ...] = ()  # the assignments this student takes (empty: all)
 
 
 def _functions(code: str) -> list[ast.FunctionDef]:
@@ -181,8 +182,7 @@ def _split(code: str) -> list[str]:
 
 
 def _habits_b(assignment: str, source, release) -> str:
-    """Split solution cells, a helper module, no cell ids, saved by Colab (odd notebooks) or
-    Jupyter 4.4."""
+    """Split solution cells, no cell ids, saved by Colab (odd notebooks) or Jupyter 4.4."""
     code = submissions.solution_cells(source)
     if assignment == "06_fast":
         code["solution_conv2d_backward_fast"] = FAST_WITH_GIVEN_HELPERS
@@ -200,10 +200,6 @@ def _habits_b(assignment: str, source, release) -> str:
                 kept.append(half)
         else:
             kept.append(cell)
-    first = next(i for i, c in enumerate(kept) if c.metadata.get("nbgrader", {}).get("solution"))
-    kept.insert(first, _code_cell(HELPER_MODULE))
-    kept[first + 1].source = "from my_helpers import twice\n" + _insert_in_body(
-        kept[first + 1].source, lambda function: ["assert twice(1) == 2"])
     nb.cells = kept
     colab = int(assignment[:2]) % 2 == 1
     data = json.loads(nbformat.writes(nb))
@@ -224,6 +220,19 @@ def _textbook(assignment: str, source, release) -> str:
     return nbformat.writes(submissions.fill(release, submissions.solution_cells(source))) + "\n"
 
 
+def _helper_module(assignment: str, source, release) -> str:
+    """A helper module written by a cell (``%%writefile``), imported by the solution."""
+    code = submissions.solution_cells(source)
+    first = next(iter(code))
+    code[first] = "from my_helpers import twice\n" + _insert_in_body(
+        code[first], lambda function: ["assert twice(1) == 2"])
+    nb = submissions.fill(release, code)
+    index = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get(
+        "grade_id") == first)
+    nb.cells.insert(index, _code_cell(HELPER_MODULE))
+    return nbformat.writes(nb) + "\n"
+
+
 STUDENTS = [
     Student("textbook", "the worked solution typed into the release notebook", _textbook),
     Student("habits-a", "helpers in added cells above and below the answer, debug prints, "
@@ -231,10 +240,17 @@ STUDENTS = [
             "that raises, notes, moved cells",
             _habits_a),
     Student("habits-b", "solution cells split in two (the second piece starting with a "
-            "__future__ import), a pip install line, a helper module written with %%writefile "
-            "and imported, saved by Colab or Jupyter 4.4 (no cell ids); in 06 the answer uses "
-            "the notebook's own im2col and col2im", _habits_b),
+            "__future__ import), a pip install line, saved by Colab or Jupyter 4.4 (no cell "
+            "ids); in 06 the answer uses the notebook's own im2col and col2im", _habits_b),
+    Student("helper-module", "writes a helper module with %%writefile and imports it (the "
+            "habit is the kernel's, not the notebook's: two notebooks show it)", _helper_module,
+            only=("01_forward", "04_stride_pad")),
 ]
+
+
+def students(assignment: str) -> list[Student]:
+    """The honest students of one assignment."""
+    return [s for s in STUDENTS if not s.only or assignment in s.only]
 
 
 def build(folder: Path, assignment: str, root: Path = course_root.REPO_ROOT) -> list[Student]:
@@ -243,8 +259,8 @@ def build(folder: Path, assignment: str, root: Path = course_root.REPO_ROOT) -> 
     release_path = course_root.notebooks(root, assignment, "release")[0]
     source = nbformat.read(source_path, as_version=4)
     release = nbformat.read(release_path, as_version=4)
-    for student in STUDENTS:
+    for student in students(assignment):
         (folder / student.name).mkdir(parents=True, exist_ok=True)
         text = student.build(assignment, copy.deepcopy(source), copy.deepcopy(release))
         (folder / student.name / release_path.name).write_text(text)
-    return STUDENTS
+    return students(assignment)
