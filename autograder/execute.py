@@ -41,7 +41,8 @@ class ResilientExecute(Execute):
     def _get_timeout(self, cell):
         remaining = max(1, int(self._deadline - time.monotonic()))
         per_cell = super()._get_timeout(cell)
-        if per_cell is not None and cell is not None and cells.is_import_cell(cell.source):
+        if per_cell is not None and cell is not None and cells.is_import_cell(cell.source) \
+                and not cells.is_student_code(cell):
             per_cell = max(per_cell, IMPORT_TIMEOUT)  # the release's imports, in a cold kernel
         return remaining if per_cell is None else min(per_cell, remaining)
 
