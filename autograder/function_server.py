@@ -120,6 +120,14 @@ def seal() -> None:
             sys.modules[f"course.{module.name}"] = None
 
 
+def explained(error: BaseException) -> str:
+    """The error's message; for a module the seal forbids, why."""
+    if isinstance(error, ImportError) and "None in sys.modules" in str(error):
+        return (f"{error.name} cannot be used by a graded function: the grader runs your "
+                "functions without PyTorch and the course's references and checks")
+    return str(error)
+
+
 class CallbackError(Exception):
     """A function of the verifier raised (its type and message come with it)."""
 
@@ -180,7 +188,7 @@ def main() -> None:
         result = shell.run_cell(code, store_history=True)
         error = result.error_before_exec or result.error_in_exec
         if error is not None:  # a broken cell costs the functions it defines, nothing else
-            cell_errors.append(f"{type(error).__name__}: {error}")
+            cell_errors.append(f"{type(error).__name__}: {explained(error)}")
 
     def run_given(code):
         for node in ast.parse(code).body:
@@ -213,7 +221,7 @@ def main() -> None:
             reply = {"result": encode(result), "args": [encode(a) if isinstance(a, np.ndarray)
                                                         else None for a in args]}
         except BaseException as error:  # reported to the verifier as the call's exception
-            reply = {"error": type(error).__name__, "message": str(error)[:500],
+            reply = {"error": type(error).__name__, "message": explained(error)[:500],
                      "bases": [kind.__name__ for kind in type(error).__mro__]}
         _write(channel_out, json.dumps(reply).encode())
 
