@@ -29,6 +29,17 @@ FAST_WITH_GIVEN_HELPERS = '''def conv2d_backward_fast(dout, x, w, stride=1, pad=
     dw = (dout_mat @ cols.T).reshape(w.shape)
     dx = col2im(w.reshape(F, -1).T @ dout_mat, x.shape, KH, KW, stride, pad)
     return dx, dw, dout_mat.sum(axis=1)'''
+# Notebook 06: the student's own col2im, in a cell added below the notebook's, shadowing it.
+OWN_COL2IM = '''# my own col2im (same result, my indexing), replacing the notebook's
+def col2im(dcols, x_shape, KH, KW, stride=1, pad=0):
+    N, C, H, W = x_shape
+    HO, WO = (H + 2 * pad - KH) // stride + 1, (W + 2 * pad - KW) // stride + 1
+    d = dcols.reshape(C, KH, KW, N, HO, WO).transpose(3, 0, 1, 2, 4, 5)
+    dx_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad))
+    for u in range(KH):
+        for v in range(KW):
+            dx_pad[:, :, u:u + stride * HO:stride, v:v + stride * WO:stride] += d[:, :, u, v]
+    return dx_pad[:, :, pad:pad + H, pad:pad + W]'''
 # A helper module the student writes from a cell, then imports.
 HELPER_MODULE = "%%writefile my_helpers.py\ndef twice(v):\n    return 2 * v\n"
 # Functions a training run calls thousands of times: no debug print there.
@@ -200,6 +211,8 @@ def _habits_b(assignment: str, source, release) -> str:
                 kept.append(half)
         else:
             kept.append(cell)
+        if assignment == "06_fast" and "def col2im(" in cell.source:
+            kept.append(_code_cell(OWN_COL2IM))
     nb.cells = kept
     colab = int(assignment[:2]) % 2 == 1
     data = json.loads(nbformat.writes(nb))
@@ -241,7 +254,8 @@ STUDENTS = [
             _habits_a),
     Student("habits-b", "solution cells split in two (the second piece starting with a "
             "__future__ import), a pip install line, saved by Colab or Jupyter 4.4 (no cell "
-            "ids); in 06 the answer uses the notebook's own im2col and col2im", _habits_b),
+            "ids); in 06 the answer uses the notebook's im2col and a col2im of their own that "
+            "shadows the notebook's", _habits_b),
     Student("helper-module", "writes a helper module with %%writefile and imports it (the "
             "habit is the kernel's, not the notebook's: two notebooks show it)", _helper_module,
             only=("01_forward", "04_stride_pad")),
