@@ -4,7 +4,7 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PY := $(VENV)/bin/python
 
-.PHONY: test demo lab release normalise solutions lock clean
+.PHONY: test demo lab instructor-lab release normalise solutions lock clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,10 @@ demo: $(VENV)/.installed  ## regenerate release/, build and grade the demo class
 	bash .ci/system-packages bubblewrap
 	$(PY) -m autograder demo
 
-lab: $(VENV)/.installed  ## open the course in JupyterLab (student notebooks in release/)
+lab: $(VENV)/.installed  ## the student notebooks (release/) in a student's JupyterLab
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/student $(VENV)/bin/jupyter lab --ServerApp.root_dir=release
+
+instructor-lab: $(VENV)/.installed  ## the whole course in JupyterLab with nbgrader's instructor tools
 	$(VENV)/bin/jupyter lab
 
 release: $(VENV)/.installed  ## regenerate release/ from source/ with nbgrader

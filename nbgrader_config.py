@@ -6,7 +6,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from autograder.feedback import ScrubHiddenTests
+from autograder.feedback import ExplainGrading, FeedbackExporter, ScrubHiddenTests
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
@@ -36,14 +36,17 @@ c.IgnorePattern.pattern = r"(?s)."
 # (a student's code can print a test cell's source from a hook; `autograder grade` also replaces
 # every output printed after hidden tests ran, autograder/feedback_safety.py), and sanitise the
 # HTML a student's code displayed (no script reaches the reader's browser).
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ScrubHiddenTests,
-                                    ClearHiddenTests, SanitizeHTML]
+c.GenerateFeedback.preprocessors = [GetGrades, ExplainGrading, CSSHTMLHeaderPreprocessor,
+                                    ScrubHiddenTests, ClearHiddenTests, SanitizeHTML]
 c.SanitizeHTML.enabled = True  # an nbconvert preprocessor is off until enabled
 # Markdown and LaTeX outputs are dropped, not sanitised: they become HTML (a `javascript:` link)
 # after the sanitiser has run. Text, images and sanitised HTML stay.
 c.SanitizeHTML.sanitized_output_types = {"text/html"}
 c.SanitizeHTML.safe_output_keys = {"metadata", "text/plain", "image/png", "image/jpeg",
                                    "application/json"}
+# Feedback says what the grader ran and the recorded score where the re-check overruled nbgrader
+# (ExplainGrading); its formulas are MathML, so the page renders them without the network.
+c.GenerateFeedback.exporter_class = FeedbackExporter
 
 # `autograder grade` runs on a Dask cluster when this names its scheduler (docs/scale.md);
 # unset, it grades on a local pool of processes.

@@ -180,7 +180,7 @@ def settings_problem(scheduler: str | None, db_url: str | None) -> str:
 def _check(args: argparse.Namespace) -> int:
     from autograder import check
 
-    return check.main(args.notebook)
+    return check.main(args.notebook, args.root, args.cell_timeout)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -252,6 +252,8 @@ def parser() -> argparse.ArgumentParser:
     grade.set_defaults(run=_grade)
     check = verbs.add_parser("check", help="run a notebook's visible tests (for students)")
     check.add_argument("notebook", type=Path, help="your notebook, e.g. release/01_forward/...")
+    check.add_argument("--cell-timeout", type=int, default=60,
+                       help="seconds per cell (a slow cell fails; the other tests still run)")
     check.set_defaults(run=_check)
     solutions = verbs.add_parser("solutions", help="execute every source notebook and write the "
                                  "worked-solutions site (HTML, opens from disk)")

@@ -4,8 +4,9 @@
   restarts, the cells before it (except test cells) run again silently, grading goes on.
 * A whole submission has a time budget as well as the per-cell timeout.
 * A cell's stream output is capped, so a print flood cannot exhaust the grader's memory.
-* With ``grade_only``, worked examples and plots are skipped: grading needs only the import,
-  solution and test cells (tests never rely on what an example cell computes).
+* With ``grade_only``, worked examples and plots are skipped: grading runs what
+  ``cells.grading_steps`` says (imports, the student's code, the definitions of the given cells
+  above it, the tests), the same steps as the re-check.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
 from autograder import cells
+
+IMPORT_TIMEOUT = 120  # seconds for an import cell (PyTorch, the course) in a cold kernel
 
 
 class ResilientExecute(Execute):
@@ -42,16 +45,31 @@ class ResilientExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.submission_timeout
         self._crashed: set[int] = set()
+        self._steps = {step.index: step for step in cells.grading_steps(nb)}
         return super().preprocess(nb, resources, km)
 
     def _get_timeout(self, cell):
         remaining = max(1, int(self._deadline - time.monotonic()))
         per_cell = super()._get_timeout(cell)
+        if per_cell is not None and cell is not None and cells.is_import_cell(cell.source) \
+                and not cells.is_student_code(cell):
+            per_cell = max(per_cell, IMPORT_TIMEOUT)  # the release's imports, in a cold kernel
         return remaining if per_cell is None else min(per_cell, remaining)
 
     def preprocess_cell(self, cell, resources, index):
-        if self.grade_only and cell.cell_type == "code" and not cells.needed_for_tests(cell):
-            return cell, self.resources
+        if self.grade_only and cell.cell_type == "code":
+            step = self._steps.get(index)
+            if step is None:
+                return cell, self.resources
+            if step.code != cell.source:  # only the definitions of a given cell
+                source, cell.source = cell.source, step.code
+                try:
+                    return self._run(cell, resources, index)
+                finally:
+                    cell.source, cell.outputs, cell.execution_count = source, [], None
+        return self._run(cell, resources, index)
+
+    def _run(self, cell, resources, index):
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
             if not run_sync(self.km.is_alive)():  # it replied, then died: still this cell's doing
@@ -73,11 +91,13 @@ class ResilientExecute(Execute):
             self.kc.stop_channels()
         self.kc = run_sync(self.async_start_new_kernel_client)()
         for earlier, cell in enumerate(self.nb.cells[:index]):
-            skipped = self.grade_only and not cells.needed_for_tests(cell)
+            step = self._steps.get(earlier) if self.grade_only else None
+            code = step.code if step else cell.source
             grade = cells.nbgrader_meta(cell).get("grade", False)
+            skipped = self.grade_only and step is None
             if cell.cell_type != "code" or grade or skipped or earlier in self._crashed:
                 continue
-            msg_id = self.kc.execute(cell.source, silent=True, store_history=False)
+            msg_id = self.kc.execute(code, silent=True, store_history=False)
             try:
                 run_sync(self.async_wait_for_reply)(msg_id, cell)
             except DeadKernelError:

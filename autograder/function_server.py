@@ -2,8 +2,12 @@
 
 Protocol on stdin/stdout, each message a 4-byte big-endian length and a body. Each request
 (pickled, from the trusted verifier) is a call ``(name, args, kwargs)``; the name ``__exec__``
-runs a cell of code, ``__imports__`` binds a setup cell's imports lazily (a module is loaded
-when first used: most solutions never touch PyTorch, so the re-check need not pay for it).
+runs a cell of the student's code as Jupyter does (IPython's shell: magics, shell escapes, a cell
+that raises keeps what it defined before), ``__imports__`` binds a setup cell's imports lazily (a
+module is loaded when first used: most solutions never touch PyTorch, so the re-check need not
+pay for it; a module the seal forbids fails when used, not when bound), ``__given__`` runs the
+definitions of a given cell one statement at a time (one that needs a sealed module costs only
+itself).
 Replies are JSON with arrays as ``.npy`` bytes in base64, so that the verifier never unpickles
 anything a student's code produced.
 
@@ -23,6 +27,7 @@ import os
 import pickle
 import struct
 import sys
+import tempfile
 import types
 
 import numpy as np
@@ -50,6 +55,8 @@ def encode(value):
         return {"seq": [encode(v) for v in value], "tuple": isinstance(value, tuple)}
     if value is None or isinstance(value, (bool, int, float, str)):
         return {"value": value}
+    if hasattr(value, "__array__"):  # a tensor, a matrix: what the checks' np.asarray sees
+        return encode(np.asarray(value))
     raise TypeError(f"cannot return a {type(value).__name__}")
 
 
@@ -58,14 +65,6 @@ class LazyModule(types.ModuleType):
 
     def __getattr__(self, attribute):
         return getattr(importlib.import_module(self.__name__), attribute)
-
-
-def _is_module(name: str) -> bool:
-    """Whether ``name`` is a module (``from a.b import c``: c may be one, or an attribute)."""
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # the parent is a module, not a package: c is an attribute
-        return False
 
 
 def lazy_imports(code, namespace) -> None:
@@ -77,18 +76,37 @@ def lazy_imports(code, namespace) -> None:
                     namespace[alias.asname] = LazyModule(alias.name)
                 else:
                     top = alias.name.split(".")[0]
-                    namespace[top] = importlib.import_module(top)
+                    namespace[top] = _bound(lambda top=top: importlib.import_module(top), top)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
                 full = f"{node.module}.{alias.name}"
-                if _is_module(full):
-                    namespace[alias.asname or alias.name] = LazyModule(full)
-                else:
-                    module = importlib.import_module(node.module)
-                    namespace[alias.asname or alias.name] = getattr(module, alias.name)
+                namespace[alias.asname or alias.name] = _bound(
+                    lambda module=node.module, name=alias.name: _from_import(module, name), full)
+
+
+def _from_import(module: str, name: str):
+    full = f"{module}.{name}"
+    try:
+        spec = importlib.util.find_spec(full)
+    except (ImportError, ValueError):  # not a package, or a sealed one
+        spec = None
+    if spec is not None:
+        return LazyModule(full)
+    return getattr(importlib.import_module(module), name)
+
+
+def _bound(load, name: str):
+    """What ``load`` gives, or for a module the seal forbids, one that fails when used."""
+    try:
+        return load()
+    except (ImportError, AttributeError):
+        return LazyModule(name)
 
 
 OPEN_COURSE_MODULES = ("cases", "data", "plots")
+# Working answers the course gives students who did not finish notebook 02 (for their own
+# self-checks): sealed in every re-check, notebook 02's unsealed one included.
+ANSWER_MODULES = ("gradient_tools", "self_check")
 
 
 def seal() -> None:
@@ -103,6 +121,12 @@ def seal() -> None:
     for module in pkgutil.iter_modules(course.__path__):
         if module.name not in OPEN_COURSE_MODULES:
             sys.modules[f"course.{module.name}"] = None
+
+
+def seal_answers() -> None:
+    """Make the course's working answers (:data:`ANSWER_MODULES`) unimportable."""
+    for name in ANSWER_MODULES:
+        sys.modules[f"course.{name}"] = None
 
 
 class AutogradHost:
@@ -161,6 +185,14 @@ def _grad_array(grad):
     return None if grad is None else grad.detach().numpy()
 
 
+def explained(error: BaseException) -> str:
+    """The error's message; for a module the seal forbids, why."""
+    if isinstance(error, ImportError) and "None in sys.modules" in str(error):
+        return (f"{error.name} cannot be used by a graded function: the grader runs your "
+                "functions without PyTorch and the course's references and checks")
+    return str(error)
+
+
 class CallbackError(Exception):
     """A function of the verifier raised (its type and message come with it)."""
 
@@ -186,28 +218,50 @@ def with_callbacks(value, channel_in, channel_out):
     return value
 
 
-def main() -> None:
-    channel_in = sys.stdin.buffer
-    channel_out = os.fdopen(os.dup(1), "wb")
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the student's prints go nowhere
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-    # Cells run in an IPython shell (no kernel), as in the notebook: magics and get_ipython work.
+def _shell():
+    """An IPython shell (no kernel) that runs cells as the notebook's kernel does: magics,
+    ``get_ipython``, ``display``, and ``%matplotlib inline`` (a plain shell refuses GUIs)."""
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
+    class KernelLikeShell(InteractiveShell):
+        def enable_gui(self, gui=None):
+            """Figures are drawn by the inline backend: there is no event loop to start."""
+
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell.instance(config=config)
+    config.InteractiveShell.colors = "nocolor"
+    return KernelLikeShell.instance(config=config)
+
+
+def main() -> None:
+    channel_in = sys.stdin.buffer
+    channel_out = os.fdopen(os.dup(1), "wb")
+    sys.stdin = open(os.devnull)  # noqa: SIM115 (input() must not read the protocol's pipe)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the student's prints go nowhere
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    # As in the kernel: a writable working folder, importable (%%writefile, then import it).
+    os.chdir(tempfile.mkdtemp(prefix="student-"))
+    sys.path.insert(0, "")
+    shell = _shell()
     namespace = shell.user_ns
     if "--sealed" in sys.argv:
         seal()
+    seal_answers()
     cell_errors = []
 
     def run_cell(code):
-        result = shell.run_cell(code, store_history=False, silent=True)
+        result = shell.run_cell(code, store_history=True)
         error = result.error_before_exec or result.error_in_exec
         if error is not None:  # a broken cell costs the functions it defines, nothing else
-            cell_errors.append(f"{type(error).__name__}: {error}")
+            cell_errors.append(f"{type(error).__name__}: {explained(error)}")
+
+    def run_given(code):
+        for node in ast.parse(code).body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                lazy_imports(ast.unparse(node), namespace)
+            else:
+                shell.run_cell(ast.unparse(node), store_history=True)
 
     host = AutogradHost(namespace)
     autograd_calls = {"__autograd_forward__": host.forward, "__autograd_backward__": host.backward,
@@ -231,13 +285,16 @@ def main() -> None:
                 function = lambda code: lazy_imports(code, namespace)  # noqa: E731
             elif name in autograd_calls:
                 function = autograd_calls[name]
+            elif name == "__given__":
+                function = run_given
             else:
                 function = run_cell if name == "__exec__" else lookup(name)
             result = function(*args, **kwargs)
             reply = {"result": encode(result), "args": [encode(a) if isinstance(a, np.ndarray)
                                                         else None for a in args]}
         except BaseException as error:  # reported to the verifier as the call's exception
-            reply = {"error": type(error).__name__, "message": str(error)[:500]}
+            reply = {"error": type(error).__name__, "message": explained(error)[:500],
+                     "bases": [kind.__name__ for kind in type(error).__mro__]}
         _write(channel_out, json.dumps(reply).encode())
 
 

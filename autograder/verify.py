@@ -1,6 +1,8 @@
 """Verification: re-check a submission with the test code outside the student's process.
 
-The student's setup and solution cells run in a separate sandboxed Python (``function_server``);
+What nbgrader's kernel ran of the notebook (``cells.grading_steps``: imports, the definitions of
+given cells, the student's solution and added cells) runs again in a separate sandboxed Python
+(``function_server``), with IPython's semantics;
 the test cells run here, in a clean interpreter, with each student function replaced by a proxy
 that calls it over a pipe. Whatever the student's cells did to their own process (patched checks,
 input transformers, skipped cells) cannot reach these tests, so a cell that passes in nbgrader but
@@ -47,6 +49,8 @@ TORCH_OBJECT_TAG = "kernel-only"
 # re-check that fails only on time (the check raised TooSlow) overrules nothing, and is flagged.
 TOO_SLOW = "TooSlow:"
 MESSAGE_CHARS = 1000  # of a failed check's message, kept for the feedback page
+# How the student's process runs each kind of grading step (function_server's verbs).
+RUN = {"given": "__given__", "student": "__exec__"}
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,9 @@ class StudentProcess:
     dropped, and the others run again in a fresh process, as the resilient kernel does.
     """
 
-    def __init__(self, imports: list[str], cells: list[str], sandboxed: bool,
-                 limits: sandbox.Limits, timeout: float, sealed: bool):
-        self.imports, self.cells, self.sealed = imports, cells, sealed
+    def __init__(self, steps: list[cells.Step], sandboxed: bool, limits: sandbox.Limits,
+                 timeout: float, sealed: bool):
+        self.steps, self.sealed = [s for s in steps if s.kind != "test"], sealed
         self.sandboxed, self.limits, self.timeout = sandboxed, limits, timeout
         self.deadline = float("inf")  # of the whole re-check (see OverBudget)
         self.bound: list[Callable] = []  # functions the tests put in the student's namespace
@@ -95,18 +99,19 @@ class StudentProcess:
     def _start(self) -> None:
         python = [sys.executable, "-I", "-c", SERVER.read_text(),
                   *(["--sealed"] if self.sealed else [])]
-        hidden = sealed_paths() if self.sealed else ()
+        hidden = sealed_paths() if self.sealed else answer_paths()
         argv = sandbox.python_command([], self.limits, python, hidden=hidden) \
             if self.sandboxed else python
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL)
-        for code in self.imports:
-            self._request(("__imports__", (code,), {}))
-        for index, code in enumerate(self.cells):
+        for index, step in enumerate(self.steps):
             if index in self.dropped:
                 continue
             try:
-                self._request(("__exec__", (code,), {}))
+                if step.kind == "imports":
+                    self._request(("__imports__", (cells.without_magics(step.code),), {}))
+                else:
+                    self._request((RUN[step.kind], (step.code,), {}))
             except StudentError:
                 self.dropped.add(index)
                 return self._start()
@@ -150,9 +155,10 @@ class StudentProcess:
             self._start()
         reply = self._request((name, args, kwargs))
         if "error" in reply:
-            kind = getattr(builtins, reply["error"], None)
-            if isinstance(kind, type) and issubclass(kind, Exception):
-                raise kind(reply["message"])  # a ValueError stays a ValueError for the checks
+            for name in reply.get("bases", [reply["error"]]):  # the student's own ShapeError
+                kind = getattr(builtins, name, None)                # or NumPy's AxisError is
+                if isinstance(kind, type) and issubclass(kind, Exception):  # still a ValueError
+                    raise kind(reply["message"])                    # for the checks
             raise StudentError(f"{reply['error']}: {reply['message']}")
         for original, returned in zip(args, reply["args"], strict=True):
             if isinstance(original, np.ndarray) and returned is not None:
@@ -177,6 +183,15 @@ def sealed_paths() -> tuple[Path, ...]:
         course.__path__) if m.name not in function_server.OPEN_COURSE_MODULES]
     cache = Path(course.__path__[0]) / "__pycache__"  # compiled copies of the same modules
     return tuple(folders + modules + ([cache] if cache.is_dir() else []))
+
+
+def answer_paths() -> tuple[Path, ...]:
+    """The course's working answers (function_server.ANSWER_MODULES), hidden in every re-check."""
+    import course
+
+    folder = Path(course.__path__[0])
+    return tuple(folder / f"{name}.py" for name in function_server.ANSWER_MODULES
+                 if (folder / f"{name}.py").exists())
 
 
 class NotReplayable(BaseException):  # noqa: N818 (a signal, not an error: checks let it pass)
@@ -314,11 +329,11 @@ def _run(job: Job) -> Verdict:
         source_nb = nbformat.read(job.source / name, as_version=4)
         imports = [cells.without_magics(c.source) for c in source_nb.cells
                    if c.cell_type == "code" and cells.is_import_cell(c.source)]
-        solutions = [c.source for c in student_nb.cells
-                     if c.metadata.get("nbgrader", {}).get("solution")]
-        names = set().union(*map(cells.defined_names, solutions)) if solutions else set()
-        processes = {sealed: StudentProcess(imports, solutions, job.sandboxed, job.limits,
-                                            job.timeout, sealed=sealed)
+        steps = cells.grading_steps(student_nb)
+        names = graded_names(source_nb) | {
+            name for s in steps if s.kind == "student" for name in cells.defined_names(s.code)}
+        processes = {sealed: StudentProcess(steps, job.sandboxed, job.limits, job.timeout,
+                                            sealed=sealed)
                      for sealed in (job.source.name not in UNSEALED, False)}
         for process in processes.values():
             process.deadline = deadline
@@ -424,6 +439,12 @@ def _remote_autograd(student: StudentProcess, name: str):
 
     Remote.__name__ = Remote.__qualname__ = name
     return Remote
+
+
+def graded_names(source_nb: nbformat.NotebookNode) -> set[str]:
+    """The functions and classes the source notebook's solution cells define."""
+    return {name for c in source_nb.cells if cells.nbgrader_meta(c).get("solution")
+            and c.cell_type == "code" for name in cells.defined_names(c.source)}
 
 
 def _proxy(student: StudentProcess, name: str):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import course_root, feedback_safety, grading, sandbox, verify, zygote
+from autograder import course_root, feedback, feedback_safety, grading, sandbox, verify, zygote
 
 TASK_SLACK_SECONDS = 300  # kernel starts, feedback and bookkeeping, on a loaded machine
 
@@ -160,6 +160,8 @@ def _run(task: Task) -> Result:
             if task.verify:
                 result.verdict = _verify(task, source)
             _protect_feedback(folder, result.verdict)
+            verdict = result.verdict or verify.Verdict()
+            feedback.annotate(folder, task.notebooks, verdict.points, verdict.reasons)
             api.generate_feedback(assignment, task.student, force=True)
             folder = course_dir / "feedback" / task.student / assignment
             result.feedback = {p.name: p.read_text() for p in folder.glob("*.html")}

@@ -196,6 +196,8 @@ def become_kernel(request: dict, channels: tuple[int, int]) -> None:
         os.dup2(log, 2)
         os.closerange(3, 4096)
         sys.argv = ["ipykernel_launcher", "-f", CONNECTION_FILE, *request["arguments"]]
+        sys.path.insert(0, "")  # as a kernel started from its folder: a module written there
+        # (%%writefile helpers.py, then import helpers) is found
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance()

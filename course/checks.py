@@ -15,7 +15,14 @@ import numpy as np
 
 
 class CheckFailure(AssertionError):
-    """A graded check failed; the message says what is wrong and, where known, why."""
+    """A graded check failed; the message says what is wrong and, where known, why.
+
+    IPython shows it as its message alone (``_render_traceback_``), in JupyterLab and in the
+    feedback page: the frames of the course's checks say nothing to the student.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return f"{type(self).__name__}: {self}".splitlines()
 
 
 class TooSlow(CheckFailure):
