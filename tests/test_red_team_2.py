@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from autograder import sandbox, verify
+from course.checks import CheckFailure, as_float_array
 
 pytestmark = pytest.mark.skipif(
     shutil.which("bwrap") is None and os.environ.get("CI") != "true",
@@ -75,6 +76,9 @@ def forged_callback(*args):
 
 def no_result(*args):
     _forge(json.dumps({"args": []}).encode())
+
+def empty_giant(*args):  # 10**18 elements of a zero-byte dtype: free to send, endless to copy
+    _forge(json.dumps({"result": _npy(_header([], (10**18,))), "args": []}).encode())
 '''
 TIMEOUT = 3.0
 
@@ -107,3 +111,12 @@ def test_a_reply_that_never_ends_times_out_and_the_process_is_stopped(student):
 def test_an_object_array_is_never_unpickled(student):
     with pytest.raises(ValueError, match="allow_pickle|EOF|Object arrays"):
         student.call("object_array", (), {})
+
+
+def test_a_giant_empty_array_fails_the_checks_at_once(student):
+    """A zero-byte dtype with 10**18 elements: the checks refuse it by dtype, never copy it.
+    (Remote autograd's ``np.array(output)`` does copy it, and hangs: see the report.)"""
+    giant = student.call("empty_giant", (), {})
+    assert giant.size == 10**18 and giant.dtype.itemsize == 0
+    with pytest.raises(CheckFailure, match="array of floats"):
+        as_float_array("y", giant, "a forged reply")
