@@ -144,11 +144,10 @@ def _added_cell(cell) -> nbformat.NotebookNode:
 
 def _joined(key: str, sources: list[str]) -> tuple[str, list[str]]:
     """One answer from the pieces of a split or duplicated solution cell, and its flags: a
-    copy of a piece counts once; two pieces that define one name differently are flagged."""
+    copy of a piece counts once (nothing to flag: the copies agree); two pieces that define one
+    name differently are flagged."""
     unique = list(dict.fromkeys(sources))
     flags: list[str] = []
-    if len(unique) < len(sources):
-        flags.append(f"cell {key} appears {len(sources)} times: identical copies, graded once")
     seen: dict[str, str] = {}
     for source in unique:
         for name, definition in cells.top_level_definitions(source).items():

@@ -33,7 +33,11 @@ REFUSED = {
     "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428, "move_mount": 429,
     "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
 }
-CLONE, CLONE3 = 56, 435
+CLONE, CLONE3, FCNTL, FLOCK = 56, 435, 72, 73
+# fcntl's record locks (F_GETLK, F_SETLK, F_SETLKW and their "open file description" forms):
+# two sandboxes share the inodes of the files they read, so locks would be a channel between
+# them (a sealed and an unsealed re-check, two students graded at once).
+LOCK_COMMANDS = (5, 6, 7, 36, 37, 38)
 # clone with any of these flags makes a namespace: refused (CLONE_NEWNS ... CLONE_NEWNET).
 NAMESPACE_FLAGS = 0x7E020000
 EPERM, ENOSYS = 1, 38
@@ -41,7 +45,7 @@ EPERM, ENOSYS = 1, 38
 # Classic BPF opcodes and seccomp return values.
 LD_W_ABS, JEQ_K, JGE_K, JSET_K, RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
 RET_ALLOW, RET_ERRNO = 0x7FFF0000, 0x00050000
-NR, ARCH, ARG0 = 0, 4, 16  # offsets in struct seccomp_data
+NR, ARCH, ARG0, ARG1 = 0, 4, 16, 24  # offsets in struct seccomp_data
 
 
 def _op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
@@ -49,14 +53,19 @@ def _op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
 
 
 def program() -> bytes:
-    """The filter: other architectures and the x32 ABI refused, the calls above refused,
-    ``clone3`` answered ENOSYS (the C library then uses ``clone``, whose flags can be read),
-    ``clone`` with namespace flags refused, everything else allowed."""
+    """The filter: other architectures and the x32 ABI refused, the calls above refused, file
+    locks refused (``flock``, fcntl's lock commands), ``clone3`` answered ENOSYS (the C library
+    then uses ``clone``, whose flags can be read), ``clone`` with namespace flags refused,
+    everything else allowed."""
     deny, allow = _op(RET_K, RET_ERRNO | EPERM), _op(RET_K, RET_ALLOW)
     body = [_op(LD_W_ABS, ARCH), _op(JEQ_K, AUDIT_ARCH_X86_64, jt=1), deny,
             _op(LD_W_ABS, NR), _op(JGE_K, X32_SYSCALL_BIT, jf=1), deny]
     for number in sorted(REFUSED.values()):
         body += [_op(JEQ_K, number, jf=1), deny]
+    body += [_op(JEQ_K, FLOCK, jf=1), deny]
+    locks = [_op(JEQ_K, command, jt=len(LOCK_COMMANDS) - i) for i, command in
+             enumerate(LOCK_COMMANDS)]  # each jumps over the rest and the allow, to the deny
+    body += [_op(JEQ_K, FCNTL, jf=len(locks) + 3), _op(LD_W_ABS, ARG1), *locks, allow, deny]
     body += [_op(JEQ_K, CLONE3, jf=1), _op(RET_K, RET_ERRNO | ENOSYS),
              _op(JEQ_K, CLONE, jf=3), _op(LD_W_ABS, ARG0), _op(JSET_K, NAMESPACE_FLAGS, jf=1),
              deny, allow]

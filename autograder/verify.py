@@ -48,6 +48,7 @@ TORCH_OBJECT_TAG = "kernel-only"
 # Timed checks (06's speed, 07's training) run slower here, over the pipe, than in the kernel: a
 # re-check that fails only on time (the check raised TooSlow) overrules nothing, and is flagged.
 TOO_SLOW = "TooSlow:"
+NUMBER_KINDS, MAX_ELEMENTS = "biufc", 10**8  # what an array from the student's process may be
 MESSAGE_CHARS = 1000  # of a failed check's message, kept for the feedback page
 # How the student's process runs each kind of grading step (function_server's verbs).
 RUN = {"given": "__given__", "student": "__exec__"}
@@ -133,8 +134,7 @@ class StudentProcess:
                 if "callback" not in reply:
                     return reply
                 self._send(_pickled(_answer(callbacks, self.bound, reply)))
-        except (BrokenPipeError, EOFError, TimeoutError, ValueError, TypeError,
-                KeyError) as error:
+        except Exception as error:  # died, hung, or sent what the protocol does not allow
             self.stop()
             if isinstance(error, TimeoutError) and left < self.timeout:
                 raise OverBudget("the re-check ran out of time") from None
@@ -154,18 +154,30 @@ class StudentProcess:
         if self.process is None:
             self._start()
         reply = self._request((name, args, kwargs))
-        if "error" in reply:
-            for name in reply.get("bases", [reply["error"]]):  # the student's own ShapeError
-                kind = getattr(builtins, name, None)                # or NumPy's AxisError is
-                if isinstance(kind, type) and issubclass(kind, Exception):  # still a ValueError
-                    raise kind(reply["message"])                    # for the checks
-            raise StudentError(f"{reply['error']}: {reply['message']}")
-        for original, returned in zip(args, reply["args"], strict=True):
-            if isinstance(original, np.ndarray) and returned is not None:
-                value = decode(returned)
-                if value.shape == original.shape:
-                    original[...] = value  # in-place edits come back, as in the notebook
-        return decode(reply["result"])
+        try:
+            error, message = (reply["error"], str(reply["message"])) if "error" in reply \
+                else (None, "")
+            bases = [str(b) for b in reply.get("bases", [error])] if error else []
+            returned = [] if error else [decode(r) if r is not None else None
+                                         for r in reply["args"]]
+            result = None if error else decode(reply["result"])
+            if not error and len(returned) != len(args):
+                raise ValueError("a reply for other arguments")
+        except Exception as unreadable:  # a reply the protocol does not allow: out of step
+            self.stop()
+            raise StudentError(f"the student's process sent an unreadable reply "
+                               f"({type(unreadable).__name__})") from None
+        for base in bases:  # the student's own ShapeError or NumPy's AxisError is still a
+            kind = getattr(builtins, base, None)  # ValueError for the checks
+            if isinstance(kind, type) and issubclass(kind, Exception):
+                raise kind(message)
+        if error:
+            raise StudentError(f"{error}: {message}")
+        for original, value in zip(args, returned, strict=True):
+            if isinstance(original, np.ndarray) and isinstance(value, np.ndarray) and \
+                    value.shape == original.shape:
+                original[...] = value  # in-place edits come back, as in the notebook
+        return result
 
 
 def sealed_paths() -> tuple[Path, ...]:
@@ -288,9 +300,13 @@ class _Reader:
 
 
 def decode(value):
-    """Inverse of ``function_server.encode``; arrays are loaded without pickle."""
+    """Inverse of ``function_server.encode``; arrays are loaded without pickle, and only arrays
+    of numbers of a bounded size are accepted (a forged header could describe anything)."""
     if "npy" in value:
         array = np.load(io.BytesIO(base64.b64decode(value["npy"])), allow_pickle=False)
+        if array.dtype.kind not in NUMBER_KINDS or array.dtype.fields is not None or \
+                array.dtype.itemsize == 0 or array.size > MAX_ELEMENTS:
+            raise ValueError(f"not an array of numbers: {array.dtype}, {array.size} elements")
         return array[()] if array.ndim == 0 else array
     if "seq" in value:
         items = [decode(v) for v in value["seq"]]
@@ -350,13 +366,17 @@ def _run(job: Job) -> Verdict:
                 torch_object = TORCH_OBJECT_TAG in cell.metadata.get("tags", [])
                 student = processes[False] if torch_object else processes[
                     job.source.name not in UNSEALED]
+                for other in processes.values():  # never two at once: no channel between them
+                    if other is not student:
+                        other.stop()
                 namespace = _namespace(trusted, student, names, torch_object)
                 outcome = _run_test(cell.source, namespace, meta.get("points", 0))
                 if outcome is None:
                     continue  # not replayable: nbgrader's score stands
                 if outcome[1].startswith(TOO_SLOW):
-                    verdict.flags.append(f"{meta['grade_id']}: right but too slow in the re-check "
-                                         "(timed over its pipe): nbgrader's score stands")
+                    verdict.flags.append(f"{meta['grade_id']}: too slow in the re-check (timed "
+                                         "over its pipe), so not fully re-checked there: "
+                                         "nbgrader's score stands")
                     continue
                 verdict.points[meta["grade_id"]], reason = outcome
                 if reason:

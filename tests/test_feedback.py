@@ -59,7 +59,7 @@ def test_a_failed_check_in_the_feedback_page_is_its_message(graded):
 
 
 def test_the_page_shows_the_score_the_re_check_recorded(graded):
-    with (graded / "summary.csv").open(newline="") as file:
+    with (graded / "summary.csv").open(newline="", encoding="utf-8-sig") as file:
         summary = {r["student_id"]: r for r in csv.DictReader(file)}["torch-caller"]
     text = page(graded, "torch-caller").read_text()
     assert f"(Score: {float(summary['score']):g}.0 / {float(summary['max_score']):g}.0)" in text
