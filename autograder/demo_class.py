@@ -127,8 +127,11 @@ tops = {os.getcwd(), '/tmp', '/dev/shm'}
 if os.path.exists('/dev/shm/.kernel-connection.json'):  # in the grading kernel
     ip = json.load(open('/dev/shm/.kernel-connection.json'))['ip']
     tops.add(os.path.dirname(os.path.dirname(ip)))
-for top in tops:
-    for folder, _, files in os.walk(top):
+for top in tops:  # each writable place, not the read-only folders mounted inside it
+    device = os.stat(top).st_dev
+    for folder, subfolders, files in os.walk(top):
+        subfolders[:] = [d for d in subfolders
+                         if os.lstat(os.path.join(folder, d)).st_dev == device]
         for name in files:
             try:
                 text = open(os.path.join(folder, name), 'rb').read(10**7)
