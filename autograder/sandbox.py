@@ -20,6 +20,7 @@ from pathlib import Path
 
 import course
 from autograder import seccomp
+from course.cases import SEED_VARIABLE
 
 KERNEL_NAME = "course-sandbox"
 # The whole environment of a sandboxed process: a private home and configuration under /tmp...
@@ -29,7 +30,6 @@ SANDBOX_ENV = {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": 
 # ...and, from the grader's, only what tunes the numerical libraries.
 PASSED_THROUGH = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                   "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-SEED_VARIABLE = "COURSE_GRADING_SEED"
 SECCOMP_FD = 9
 
 
