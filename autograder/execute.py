@@ -46,6 +46,7 @@ class ResilientExecute(Execute):
         self._deadline = time.monotonic() + self.submission_timeout
         self._crashed: set[int] = set()
         self._steps = {step.index: step for step in cells.grading_steps(nb)}
+        self._rich_chars: dict[int, int] = {}
         return super().preprocess(nb, resources, km)
 
     def _get_timeout(self, cell):
@@ -109,7 +110,8 @@ class ResilientExecute(Execute):
     def output(self, outs, msg, display_id, cell_index):
         if msg["msg_type"] in ("display_data", "execute_result", "update_display_data", "error"):
             size = len(json.dumps(msg["content"]))
-            kept = sum(len(json.dumps(o)) for o in outs if o.get("output_type") != "stream")
+            kept = self._rich_chars.get(cell_index, 0)  # a running total: no re-serialising
+            self._rich_chars[cell_index] = kept + size
             if kept + size > self.max_rich_chars:
                 if msg["msg_type"] == "error":  # the error stays (it decides the cell's points)
                     msg["content"]["traceback"] = msg["content"]["traceback"][-1:]
