@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
+import functools
 import json
 import os
 import tempfile
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from tqdm import tqdm
 
-from autograder import cells, course_root, grading, lateness, lms, pool, record, worker
+from autograder import cells, course_root, grading, journal, lateness, lms, pool, record, worker
 from autograder import intake as intake_module
+from autograder.journal import Journal
 from autograder.sandbox import Limits
+
+FEEDBACK = "feedback"  # <out>/feedback/<student key>/<notebook>.html
 
 
 @dataclass
 class Outcome:
-    """A student's result: nbgrader's cell scores, the verified ones, flags and feedback.
+    """A student's result: nbgrader's cell scores, the verified ones, flags, lateness.
 
     ``student`` is the safe key of nbgrader's folders; ``identity`` is who the LMS says it is.
     """
@@ -30,7 +37,6 @@ class Outcome:
     verified: dict[str, float] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     message: str = ""
-    feedback: dict[str, str] = field(default_factory=dict)
     identity: lms.Identity | None = None
     submitted_at: datetime.datetime | None = None
     time_source: str = ""
@@ -100,44 +106,111 @@ def _failed(task: worker.Task, error: BaseException) -> worker.Result:
                                                  "grading failed", message=reason))
 
 
-def grade_class(assignment: str, submissions: Path, options: Options = Options(),
-                root: Path = course_root.REPO_ROOT) -> tuple[list[Outcome], list[str], float]:
+def grade_class(assignment: str, submissions: Path, out: Path, options: Options = Options(),
+                root: Path = course_root.REPO_ROOT, force: bool | Collection[str] = False
+                ) -> tuple[list[Outcome], list[str], float]:
     """Grade every submission; return the outcomes by student, batch notes and the max score."""
     intake = read_class(assignment, submissions, options.pattern, root)
-    return grade_intake(assignment, intake, options, root)
+    return grade_intake(assignment, intake, out, options, root, force)
 
 
-def grade_intake(assignment: str, intake: lms.Intake, options: Options = Options(),
-                 root: Path = course_root.REPO_ROOT) -> tuple[list[Outcome], list[str], float]:
-    """Grade what intake found: one outcome per student and one per ignored entry."""
+def grade_intake(assignment: str, intake: lms.Intake, out: Path, options: Options = Options(),
+                 root: Path = course_root.REPO_ROOT, force: bool | Collection[str] = False
+                 ) -> tuple[list[Outcome], list[str], float]:
+    """Grade what intake found: one outcome per student and one per ignored entry.
+
+    Each result is journaled in ``out`` and its feedback written there the moment it arrives;
+    a student whose journaled grading has the same fingerprint (material, code, options and
+    notebooks) is not graded again. ``force`` True regrades everyone; a set of students
+    regrades those alone, and everyone else keeps their journaled result as it is.
+    """
+    book = Journal(out)
     with tempfile.TemporaryDirectory(prefix="material-") as tmp:
         material = worker.prepare(assignment, Path(tmp), root)
         release = {p.name: nbformat.read(p, as_version=4)
                    for p in sorted((Path(tmp) / "release" / assignment).glob("*.ipynb"))}
-        max_score = sum(c.metadata["nbgrader"].get("points", 0) for nb in release.values()
-                        for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
-        rebuilt = [_rebuilt(s, release, assignment) for s in intake.submissions]
-        tasks = [worker.Task(r.student, material, r.notebooks, options.sandboxed,
-                             options.limits, options.cell_timeout, options.submission_timeout,
-                             options.verify)
-                 for r in rebuilt if not r.problem]
-        if options.scheduler:
-            from autograder.cluster import run_on_cluster
+    max_score = sum(c.metadata["nbgrader"].get("points", 0) for nb in release.values()
+                    for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
+    run = journal.run_fingerprint(material, _task_options(options))
+    describe = functools.partial(_describe, release=release, policy=lateness.policy(
+        root, assignment), order=[record.cell_key(c) for nb in release.values() for c in nb.cells])
+    outcomes: dict[str, Outcome] = {}
+    fingerprints: dict[str, str] = {}
+    waiting: dict[str, tuple[lms.Submission, intake_module.Rebuilt]] = {}
+    label = f"grading on {options.scheduler}" if options.scheduler else "grading"
+    bar = tqdm(total=len(intake.submissions), desc=label, unit="student", disable=None)
 
-            graded = run_on_cluster(worker.run, tasks, options.scheduler, _failed)
-        else:
-            graded = pool.run_all(worker.run, tasks, options.workers, _failed)
-        results = {r.grade.student: r for r in graded}
-    policy = lateness.policy(root, assignment)
-    order = [record.cell_key(c) for nb in release.values() for c in nb.cells]
-    outcomes = [_describe(_outcome(r, results.get(r.student)), s, r, release, order, policy)
-                for s, r in zip(intake.submissions, rebuilt, strict=True)]
-    outcomes += [Outcome("", "ignored", message=entry) for entry in intake.ignored]
+    def tasks() -> Iterator[worker.Task]:
+        for submission in intake.submissions:
+            rebuilt = _rebuilt(submission, release, assignment)
+            student = submission.student
+            if rebuilt.problem:
+                outcomes[student] = describe(_outcome(rebuilt, None), submission, {})
+                bar.update()
+                continue
+            fingerprints[student] = journal.fingerprint(run, rebuilt.notebooks)
+            entry = _reused(book, student, fingerprints[student], force)
+            if entry is not None:
+                _write_feedback(out, student, entry.result.feedback, keep=True)
+                outcomes[student] = describe(_outcome(rebuilt, entry.result), submission,
+                                             rebuilt.notebooks)
+                bar.update()
+                continue
+            waiting[student] = submission, rebuilt
+            yield worker.Task(student, material, rebuilt.notebooks, options.sandboxed,
+                              options.limits, options.cell_timeout, options.submission_timeout,
+                              options.verify)
+
+    if options.scheduler:
+        from autograder.cluster import stream_on_cluster
+
+        finished = stream_on_cluster(worker.run, tasks(), options.scheduler, _failed)
+    else:
+        finished = pool.stream(worker.run, tasks(), options.workers, _failed)
+    with bar:
+        for task, result in finished:
+            submission, rebuilt = waiting.pop(task.student)
+            book.store(task.student, fingerprints[task.student], task.notebooks, result)
+            _write_feedback(out, task.student, result.feedback, keep=False)
+            outcomes[task.student] = describe(_outcome(rebuilt, result), submission,
+                                              task.notebooks)
+            bar.update()
+    ordered = [outcomes[s.student] for s in intake.submissions]
+    ordered += [Outcome("", "ignored", message=entry) for entry in intake.ignored]
     if options.record:
-        _record(root, assignment, rebuilt, results, options.db_url, intake)
-        record.overrule(root, assignment, outcomes, options.db_url)
-        record.register(root, assignment, outcomes, options.db_url)
-    return outcomes, [], max_score
+        record.record_class(root, assignment, ordered, fingerprints, book, options.db_url)
+    return ordered, [], max_score
+
+
+def _reused(book: Journal, student: str, fingerprint: str,
+            force: bool | Collection[str]) -> journal.Entry | None:
+    """The journaled result to keep for ``student`` under ``force``, if any."""
+    if force is True or (force and student in force):
+        return None
+    if force:
+        entry = book.read(student)
+        if entry is not None and entry.result.grade.status != "grading failed":
+            return entry
+    return book.reusable(student, fingerprint)
+
+
+def _task_options(options: Options) -> dict[str, object]:
+    """The options a student's grade depends on (not where or how fast it is graded)."""
+    return {"sandboxed": options.sandboxed, "verify": options.verify,
+            "limits": dataclasses.asdict(options.limits), "cell_timeout": options.cell_timeout,
+            "submission_timeout": options.submission_timeout}
+
+
+def _write_feedback(out: Path, student: str, pages: dict[str, str], keep: bool) -> None:
+    """A student's feedback pages under ``out/feedback/<student>/`` (``keep``: leave pages
+    already there, as a resumed run found them)."""
+    folder = out / FEEDBACK / student
+    for name, page in pages.items():
+        path = folder / name
+        if keep and path.is_file():
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(page)
 
 
 def _rebuilt(submission: lms.Submission, release: dict[str, nbformat.NotebookNode],
@@ -178,7 +251,7 @@ def _grade_id(cell) -> str:
     return meta.get("grade_id", "") if meta.get("grade") or meta.get("solution") else ""
 
 
-def _describe(outcome: Outcome, submission: lms.Submission, rebuilt: intake_module.Rebuilt,
+def _describe(outcome: Outcome, submission: lms.Submission, notebooks: dict[str, str], *,
               release: dict[str, nbformat.NotebookNode], order: list[str],
               policy: lateness.Policy) -> Outcome:
     """Who the outcome belongs to, when they submitted, how late, what they attempted."""
@@ -189,7 +262,7 @@ def _describe(outcome: Outcome, submission: lms.Submission, rebuilt: intake_modu
     outcome.cells = {g: outcome.cells[g] for g in sorted(
         outcome.cells, key=lambda g: order.index(g) if g in order else len(order))}
     outcome.late_penalty = policy.penalty(outcome.student, outcome.score, outcome.seconds_late)
-    outcome.attempted = attempted(release, rebuilt.notebooks) if rebuilt.notebooks else {}
+    outcome.attempted = attempted(release, notebooks) if notebooks else {}
     return outcome
 
 
@@ -207,27 +280,12 @@ def attempted(release: dict[str, nbformat.NotebookNode], notebooks: dict[str, st
     return answers
 
 
-def _record(root: Path, assignment: str, rebuilt: list[intake_module.Rebuilt],
-            results: dict[str, worker.Result], db_url: str | None, intake: lms.Intake) -> None:
-    """Record every graded student in the course gradebook (nbgrader's rules, formgrader's view)."""
-    from autograder import release
-
-    release.generate(root, [assignment], db_url)
-    record.set_duedate(root, assignment, lateness.policy(root, assignment).due, db_url)
-    submitted = {s.student: s.submitted_at for s in intake.submissions}
-    for r in rebuilt:
-        result = results.get(r.student)
-        if result is not None and result.grade.status == "graded":
-            record.record(root, assignment, r.student, r.notebooks, result.autograded, db_url,
-                          submitted.get(r.student))
-
-
 def _outcome(rebuilt: intake_module.Rebuilt, result: worker.Result | None) -> Outcome:
     if rebuilt.problem:
         return Outcome(rebuilt.student, "not graded", flags=rebuilt.flags, message=rebuilt.problem)
     grade = result.grade
     outcome = Outcome(rebuilt.student, grade.status, grade.cells, flags=list(rebuilt.flags),
-                      message=grade.message, feedback=result.feedback)
+                      message=grade.message)
     if grade.status != "graded":
         return outcome
     check = result.verdict

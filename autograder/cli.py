@@ -49,7 +49,7 @@ def _solutions(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from autograder import classroom, lateness, lms, report, runfile, sandbox
+    from autograder import classroom, journal, lateness, lms, report, sandbox
 
     if not (args.root / course_root.CONFIG_FILE).is_file():
         return _refuse(f"{args.root} is not a course folder (no {course_root.CONFIG_FILE})")
@@ -82,31 +82,28 @@ def _grade(args: argparse.Namespace) -> int:
         _list(intake, args)
         return 0
     out = args.out or args.root / "graded" / args.assignment
-    earlier: list = []
+    force: bool | set[str] = args.force
     if args.student is not None:
         chosen = lms.select(intake, args.student)
         if len(chosen) != 1:
             return _refuse(_selection_problem(args.student, chosen, intake))
-        try:
-            earlier, _ = runfile.load(out, args.assignment)
-        except runfile.NoEarlierRun as error:
-            return _refuse(str(error))
-        intake = lms.Intake(chosen, [], intake.description)
+        if not journal.Journal(out).exists():
+            return _refuse(f"no earlier run in {out} (its {journal.FOLDER}/ is empty): "
+                           "grade the class first")
+        force = {chosen[0].student}
     options = classroom.Options(
         workers=args.workers, sandboxed=not args.unsandboxed, verify=not args.no_verify,
         scheduler=scheduler, record=args.record, db_url=args.db_url,
         limits=sandbox.Limits(memory_bytes=args.memory_mb * 1024**2),
         cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout)
-    outcomes, notes, max_score = classroom.grade_intake(args.assignment, intake, options,
-                                                        args.root)
+    outcomes, notes, max_score = classroom.grade_intake(args.assignment, intake, out, options,
+                                                        args.root, force)
     for o in outcomes:
         if not o.student:
             print(_printable(f"ignored: {o.message}"))
             continue
         print(_printable(f"{o.who.student_id:<20} {o.final_score:>6g} / {max_score:g}  "
                          f"{o.status}" + (f": {o.message}" if o.message else "")))
-    if args.student is not None:
-        outcomes = runfile.replace(earlier, outcomes)
     report.write(out, args.assignment, outcomes, notes, max_score, args.root)
     print(f"\nWritten to {out}: summary.csv, cells.csv, grades-*.csv, results/, feedback/, "
           "report.html")
@@ -224,6 +221,10 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--student", metavar="ID",
                        help="regrade one student (id, LMS user id or key) into the earlier "
                        "run in --out; the others' results stay as they were")
+    grade.add_argument("--force", action="store_true",
+                       help="regrade every student (by default a rerun into the same --out "
+                       "resumes: students already graded from the same submission, material, "
+                       "code and options keep their journaled result)")
     grade.add_argument("--pattern", metavar="REGEX",
                        help="file names no LMS rule knows, as nbgrader's zip_collect reads "
                        "them: (?P<student_id>...) and optionally (?P<file_id>...), "

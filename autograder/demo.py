@@ -82,8 +82,10 @@ def run(root: Path = course_root.REPO_ROOT, workers: int | None = None
     for assignment in release.generate(root):
         folder = root / "graded" / "demo-class" / assignment
         build_class(root, assignment, folder)
-        outcomes, notes, max_score = classroom.grade_class(assignment, folder, options, root)
-        report.write(root / "graded" / assignment, assignment, outcomes, notes, max_score)
+        out = root / "graded" / assignment
+        outcomes, notes, max_score = classroom.grade_class(assignment, folder, out, options, root,
+                                                           force=True)
+        report.write(out, assignment, outcomes, notes, max_score)
         print(format_table(assignment, outcomes, max_score), flush=True)
         results[assignment] = outcomes
     print(f"\nReports: {root / 'graded'}/<assignment>/report.html")

@@ -19,7 +19,7 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -52,6 +52,26 @@ class Identity:
     source: str = "folder"  # canvas | moodle | blackboard | nbgrader | github | pattern | folder
 
 
+class Files(Mapping[str, bytes]):
+    """A submission's files by name, read from the export only when asked for (never kept):
+    intake holds a class of any size in the memory of one student's notebooks."""
+
+    def __init__(self) -> None:
+        self._readers: dict[str, Callable[[], bytes]] = {}
+
+    def add(self, name: str, read: Callable[[], bytes]) -> None:
+        self._readers[name] = read
+
+    def __getitem__(self, name: str) -> bytes:
+        return self._readers[name]()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._readers)
+
+    def __len__(self) -> int:
+        return len(self._readers)
+
+
 @dataclass
 class Submission:
     """One student's files for one assignment (raw bytes by file name) and what intake noticed.
@@ -60,7 +80,7 @@ class Submission:
     """
 
     student: str
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: Mapping[str, bytes] = field(default_factory=Files)
     flags: list[str] = field(default_factory=list)
     identity: Identity | None = None
     submitted_at: datetime.datetime | None = None  # naive UTC, as nbgrader stores times
@@ -314,10 +334,7 @@ def _add(submission: Submission, path: str, entry: _Entry) -> None:
     elif name in submission.files:
         submission.flags.append(f"two files named {name}: {path} ignored")
     else:
-        try:
-            submission.files[name] = entry.read()
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
-            submission.flags.append(f"could not read {path}: {error}")
+        submission.files.add(name, entry.read)
 
 
 def _parse_time(text: str) -> datetime.datetime | None:

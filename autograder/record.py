@@ -1,52 +1,33 @@
-"""Record graded submissions in the course's nbgrader gradebook, from the coordinator only.
+"""Record a graded class in the course's nbgrader gradebook, from the coordinator only, in bulk.
 
-Workers never touch the gradebook. Here nbgrader's own autograde runs once more per student on
-the real course, but instead of executing anything it takes the outputs the worker produced
-(refusing a notebook whose cells differ), so nbgrader applies its own rules (scores, late
-penalties, kept manual grades) and writes ``autograded/`` for formgrader. Recording the same
-student twice replaces the earlier record: a task that ran twice is recorded once.
+Workers never touch the gradebook. The coordinator writes nbgrader's own rows through nbgrader's
+models, one transaction per batch of students: each student (with the LMS's id and name), their
+submission (with the real submission time, from which nbgrader computes lateness), every graded
+cell's automatic score as nbgrader's ``SaveAutoGrades`` computes it from the executed cell, the
+"No response." comment on an untouched answer, the late penalty, the re-check's lower points as a
+manual score, and the *flagged* mark on a submission to review; and it writes ``submitted/`` and
+``autograded/`` for formgrader. Recording a student again updates the same rows (manual grades
+kept), as nbgrader's autograde does. The journal remembers who is recorded, so a rerun records
+only what changed.
 """
 
 from __future__ import annotations
 
 import datetime
+import logging
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Dict
 
-from autograder import cells, course_root, grading
+from autograder import cells, course_root, lateness
+from autograder.journal import Entry, Journal
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # as nbgrader writes timestamp.txt
-
-
-class OutputsDiffer(ValueError):
-    """The executed notebook does not match the submission being recorded."""
-
-
-class RecordingFailed(RuntimeError):
-    """nbgrader refused to record a graded submission."""
-
-
-class InjectOutputs(NbGraderPreprocessor):
-    """Stands in for Execute: copies each code cell's outputs from the worker's notebook."""
-
-    executed = Dict(help="Executed notebook JSON by notebook name.").tag(config=True)
-
-    def preprocess(self, nb, resources):
-        name = resources["unique_key"] + ".ipynb"
-        done = nbformat.reads(self.executed[name], as_version=4)
-        by_key = {cell_key(c): c for c in done.cells if c.cell_type == "code"}
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
-            source = by_key.get(cell_key(cell))
-            if source is None or source.source != cell.source:
-                raise OutputsDiffer(f"{name}: cell {cell_key(cell)} differs from the graded one")
-            cell.outputs = source.outputs
-            cell.execution_count = source.execution_count
-        return nb, resources
+BATCH = 500  # students per transaction
+RECORDED_STATUSES = ("graded", "needs review")
+LOG = logging.getLogger("autograder.record")
 
 
 def cell_key(cell) -> str:
@@ -54,55 +35,136 @@ def cell_key(cell) -> str:
     return cells.nbgrader_meta(cell).get("grade_id") or cell.get("id", "")
 
 
-def record(root: Path, assignment: str, student: str, submitted: dict[str, str],
-           executed: dict[str, str], db_url: str | None = None,
-           submitted_at: datetime.datetime | None = None) -> grading.AssignmentGrade:
-    """Write one student's graded submission into the gradebook of the course at ``root``,
-    with the real submission time (naive UTC) where intake found one: nbgrader's late
-    penalty is computed from it."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.preprocessors import (
-        AssignLatePenalties,
-        CheckCellMetadata,
-        IgnorePattern,
-        LimitOutput,
-        SaveAutoGrades,
-    )
-
-    folder = grading.submit(root, assignment, student, submitted)
-    if submitted_at is not None:
-        (folder / "timestamp.txt").write_text(submitted_at.strftime(TIMESTAMP_FORMAT))
-    config = course_root.load_config(root)
-    config.CourseDirectory.root = str(root)
-    if db_url:
-        config.CourseDirectory.db_url = db_url
-    config.InjectOutputs.executed = executed
-    config.Autograde.autograde_preprocessors = [
-        InjectOutputs, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-        AssignLatePenalties, CheckCellMetadata]
-    result = grading.autograde(NbGraderAPI(config=config), assignment, student)
-    if result.status != "graded":
-        raise RecordingFailed(f"{student}: nbgrader could not record the grade: {result.message}")
-    return result
-
-
-def overrule(root: Path, assignment: str, outcomes, db_url: str | None = None) -> None:
-    """Where the independent re-check confirmed fewer points than nbgrader, record those as the
-    manual score of the cell (nbgrader's automatic score stays visible in formgrader)."""
+def record_class(root: Path, assignment: str, outcomes: list, fingerprints: dict[str, str],
+                 journal: Journal, db_url: str | None = None) -> int:
+    """Record every student of ``outcomes`` (``classroom.Outcome``; graded or not, each is a
+    student of the gradebook) not yet recorded in this state; return how many were."""
     from nbgrader.api import Gradebook
 
+    from autograder import release
+
+    release.generate(root, [assignment], db_url)
+    policy = lateness.policy(root, assignment)
+    set_duedate(root, assignment, policy.due, db_url)
     coursedir = course_root.api(root, db_url).coursedir
+    done = journal.recorded(coursedir.db_url)
+    todo = [o for o in outcomes if o.student and _state(o, fingerprints) not in done]
+    source = root / "source" / assignment
+    extras = [p for p in sorted(source.rglob("*")) if p.is_file() and p.suffix != ".ipynb"]
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
-        for outcome in outcomes:
-            lowered = [g for g, c in outcome.cells.items() if outcome.points(g) < c.score]
-            if not lowered:
-                continue
-            submission = gradebook.find_submission(assignment, outcome.student)
-            grades = {g.name: g for nb in submission.notebooks for g in nb.grades}
-            for grade_id in lowered:
-                grades[grade_id].manual_score = outcome.points(grade_id)
-        gradebook.db.commit()
+        row = gradebook.find_assignment(assignment)
+        for batch in _batches(todo):
+            _record_batch(gradebook, row, batch, journal, policy, root, extras, source)
+            gradebook.db.commit()
+            journal.mark_recorded(coursedir.db_url, [_state(o, fingerprints) for o in batch])
+    return len(todo)
+
+
+def _state(outcome, fingerprints: dict[str, str]) -> tuple[str, str]:
+    """What was recorded for a student: their graded submission's fingerprint (or status)."""
+    return outcome.student, f"{fingerprints.get(outcome.student, '')}:{outcome.status}"
+
+
+def _batches(items: list) -> Iterator[list]:
+    for start in range(0, len(items), BATCH):
+        yield items[start:start + BATCH]
+
+
+def _record_batch(gradebook, assignment_row, batch: list, journal: Journal,
+                  policy: lateness.Policy, root: Path, extras: list[Path], source: Path) -> None:
+    from nbgrader.api import Student, SubmittedAssignment
+
+    db, ids = gradebook.db, [o.student for o in batch]
+    students = {s.id: s for s in db.query(Student).filter(Student.id.in_(ids))}
+    submissions = {s.student_id: s for s in db.query(SubmittedAssignment).filter(
+        SubmittedAssignment.assignment_id == assignment_row.id,
+        SubmittedAssignment.student_id.in_(ids))}
+    for outcome in batch:
+        student = students.get(outcome.student)
+        if student is None:
+            student = Student(id=outcome.student)
+            db.add(student)
+        who = outcome.who
+        student.last_name = who.name or who.student_id
+        student.email = who.student_id if "@" in who.student_id else None
+        student.lms_user_id = who.lms_user_id or None
+        entry = journal.read(outcome.student) if outcome.status in RECORDED_STATUSES else None
+        if entry is None:
+            continue
+        submission = submissions.get(outcome.student) or _new_submission(assignment_row, student)
+        db.add(submission)
+        submission.timestamp = outcome.submitted_at
+        _write_files(root, assignment_row.name, outcome, entry, extras, source)
+        for notebook in submission.notebooks:
+            text = entry.result.autograded.get(f"{notebook.notebook.name}.ipynb")
+            executed = nbformat.reads(text, as_version=4) if text else None
+            _score_notebook(notebook, executed, outcome, policy)
+
+
+def _new_submission(assignment_row, student):
+    """A submission with nbgrader's structure: a row for every notebook, grade and comment (as
+    ``Gradebook.add_submission`` builds it, without its commit per student; cells linked as
+    objects, so their names are known before the batch is flushed)."""
+    from nbgrader.api import Comment, Grade, SubmittedAssignment, SubmittedNotebook
+
+    submission = SubmittedAssignment(assignment=assignment_row, student=student)
+    for notebook in assignment_row.notebooks:
+        nb = SubmittedNotebook(notebook=notebook, assignment=submission)
+        for cell in notebook.grade_cells:
+            Grade(cell=cell, notebook=nb)
+        for cell in notebook.solution_cells:
+            Comment(cell=cell, notebook=nb)
+        for cell in notebook.task_cells:
+            Comment(cell=cell, notebook=nb)
+            Grade(cell=cell, notebook=nb)
+    return submission
+
+
+def _score_notebook(notebook, executed: nbformat.NotebookNode | None, outcome,
+                    policy: lateness.Policy) -> None:
+    """nbgrader's SaveAutoGrades and AssignLatePenalties on one submitted notebook, with the
+    re-check's lower points as manual scores, and the review flag."""
+    from nbgrader import utils
+
+    by_id = {cells.nbgrader_meta(c)["grade_id"]: c for c in (executed.cells if executed else [])
+             if cells.nbgrader_meta(c).get("grade_id")}
+    score = 0.0
+    for grade in notebook.grades:
+        cell = by_id.get(grade.name)
+        grade.auto_score = utils.determine_grade(cell, LOG)[0] \
+            if cell is not None and utils.is_grade(cell) else None
+        if grade.name in outcome.cells and \
+                outcome.points(grade.name) < outcome.cells[grade.name].score:
+            grade.manual_score = outcome.points(grade.name)
+        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+        score += grade.manual_score if grade.manual_score is not None else grade.auto_score or 0
+    for comment in notebook.comments:
+        cell = by_id.get(comment.name)
+        untouched = cell is not None and not utils.is_task(cell) and \
+            cells.nbgrader_meta(cell).get("checksum") == utils.compute_checksum(cell)
+        comment.auto_comment = "No response." if untouched else None
+    late = policy.seconds_late(outcome.submitted_at)
+    notebook.late_submission_penalty = policy.penalty(outcome.student, score, late) \
+        if late > 0 else None
+    notebook.flagged = outcome.status == "needs review"
+
+
+def _write_files(root: Path, assignment: str, outcome, entry: Entry, extras: list[Path],
+                 source: Path) -> None:
+    """``submitted/`` and ``autograded/`` as nbgrader's autograde leaves them for formgrader."""
+    stamp = (outcome.submitted_at or datetime.datetime.now(datetime.UTC)).strftime(
+        TIMESTAMP_FORMAT)
+    for kind, notebooks in (("submitted", entry.submitted),
+                            ("autograded", entry.result.autograded)):
+        folder = root / kind / outcome.student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in notebooks.items():
+            (folder / name).write_text(text)
+        (folder / "timestamp.txt").write_text(stamp)
+    for path in extras:
+        target = root / "autograded" / outcome.student / assignment / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
 
 
 def set_duedate(root: Path, assignment: str, due: datetime.datetime | None,
@@ -115,30 +177,3 @@ def set_duedate(root: Path, assignment: str, due: datetime.datetime | None,
     coursedir = course_root.api(root, db_url).coursedir
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         gradebook.update_or_create_assignment(assignment, duedate=due)
-
-
-def register(root: Path, assignment: str, outcomes, db_url: str | None = None) -> None:
-    """Every student in the gradebook, graded or not (so ``nbgrader export`` lists them all),
-    with their verbatim id or name and LMS user id; a submission to review is flagged, as
-    formgrader's *Flagged?* column shows."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    coursedir = course_root.api(root, db_url).coursedir
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
-        for outcome in outcomes:
-            if not outcome.student:
-                continue
-            who = outcome.who
-            gradebook.update_or_create_student(
-                outcome.student, last_name=who.name or who.student_id,
-                email=who.student_id if "@" in who.student_id else None,
-                lms_user_id=who.lms_user_id or None)
-            if outcome.status != "needs review":
-                continue
-            try:
-                submission = gradebook.find_submission(assignment, outcome.student)
-            except MissingEntry:
-                continue
-            for notebook in submission.notebooks:
-                notebook.flagged = True
-        gradebook.db.commit()

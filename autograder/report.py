@@ -1,4 +1,5 @@
-"""Write a graded class to disk: summary.csv, cells.csv, feedback pages and report.html."""
+"""Write a graded class to disk: summary.csv, cells.csv, the LMS exports and report.html (the
+feedback pages are written as each result arrives, by the classroom)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from autograder import course_root, exports, runfile  # noqa: E402
-from autograder.classroom import Outcome  # noqa: E402
+from autograder import course_root, exports  # noqa: E402
+from autograder.classroom import FEEDBACK, Outcome  # noqa: E402
 
 CAUSE = re.compile(r"Likely cause: (.+)")
 
@@ -31,15 +32,9 @@ def write(out: Path, assignment: str, outcomes: list[Outcome], notes: list[str],
     out.mkdir(parents=True, exist_ok=True)
     write_summary(out / "summary.csv", outcomes, max_score)
     write_cells(out / "cells.csv", outcomes)
-    for outcome in outcomes:
-        for name, page in outcome.feedback.items():
-            folder = out / "feedback" / outcome.student
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_text(page)
     exports.write_all(out, assignment, outcomes, max_score, root)
-    runfile.save(out, assignment, outcomes, max_score)
     links = {o.student: sorted(p.relative_to(out).as_posix()
-                               for p in (out / "feedback" / o.student).glob("*.html"))
+                               for p in (out / FEEDBACK / o.student).glob("*.html"))
              for o in outcomes if o.student}
     (out / "report.html").write_text(report_html(assignment, outcomes, notes, max_score, links))
 
