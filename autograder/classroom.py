@@ -137,6 +137,7 @@ def grade_intake(assignment: str, intake: lms.Intake, out: Path, options: Option
     outcomes: dict[str, Outcome] = {}
     fingerprints: dict[str, str] = {}
     waiting: dict[str, tuple[lms.Submission, intake_module.Rebuilt]] = {}
+    kept: list[str] = []
     label = f"grading on {options.scheduler}" if options.scheduler else "grading"
     bar = tqdm(total=len(intake.submissions), desc=label, unit="student", disable=None)
 
@@ -151,6 +152,7 @@ def grade_intake(assignment: str, intake: lms.Intake, out: Path, options: Option
             fingerprints[student] = journal.fingerprint(run, rebuilt.notebooks)
             entry = _reused(book, student, fingerprints[student], force)
             if entry is not None:
+                kept.append(student)
                 _write_feedback(out, student, entry.result.feedback, keep=True)
                 outcomes[student] = describe(_outcome(rebuilt, entry.result), submission,
                                              rebuilt.notebooks)
@@ -179,7 +181,10 @@ def grade_intake(assignment: str, intake: lms.Intake, out: Path, options: Option
     ordered += [Outcome("", "ignored", message=entry) for entry in intake.ignored]
     if options.record:
         record.record_class(root, assignment, ordered, fingerprints, book, options.db_url)
-    return ordered, [], max_score
+    notes = [f"{len(kept)} of {len(intake.submissions)} students kept their result from the "
+             f"earlier run in {book.folder} (same notebooks, material, code and options; "
+             "--force regrades everyone)"] if kept else []
+    return ordered, notes, max_score
 
 
 def _reused(book: Journal, student: str, fingerprint: str,

@@ -98,6 +98,8 @@ def _grade(args: argparse.Namespace) -> int:
         cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout)
     outcomes, notes, max_score = classroom.grade_intake(args.assignment, intake, out, options,
                                                         args.root, force)
+    for note in notes:
+        print(_printable(note))
     for o in outcomes:
         if not o.student:
             print(_printable(f"ignored: {o.message}"))

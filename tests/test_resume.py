@@ -1,0 +1,73 @@
+"""A rerun into the same output folder resumes: each graded student is journaled the moment the
+result arrives, and only what changed (or failed, or is missing) is graded again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import cli, course_root, demo_class, journal
+
+REPO = course_root.REPO_ROOT
+SOURCE = REPO / "source" / demo_class.ASSIGNMENT / demo_class.NOTEBOOK
+RELEASE = REPO / "release" / demo_class.ASSIGNMENT / demo_class.NOTEBOOK
+STUDENTS = ["solution", "buggy", "blank", "broken"]
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None and os.environ.get("CI") != "true",
+                                reason="bubblewrap is not installed (CI installs it)")
+
+
+def _grade(submissions: Path, out: Path, capsys, *extra: str) -> tuple[dict[str, str], str]:
+    assert cli.main(["grade", demo_class.ASSIGNMENT, str(submissions), "--out", str(out),
+                     "--workers", "2", "--no-verify", "--cell-timeout", "20", *extra]) == 0
+    printed = capsys.readouterr().out
+    return {name: (out / name).read_text() for name in ("summary.csv", "cells.csv")}, printed
+
+
+def _stamps(out: Path) -> dict[str, int]:
+    return {p.stem: p.stat().st_mtime_ns for p in (out / journal.FOLDER).glob("*.json")}
+
+
+def test_a_rerun_grades_only_what_changed_and_force_regrades_all(tmp_path, capsys):
+    demo_class.build(tmp_path / "class", SOURCE, RELEASE, STUDENTS)
+    out = tmp_path / "out"
+    first, _ = _grade(tmp_path / "class", out, capsys)
+    stamps = _stamps(out)
+    assert sorted(stamps) == ["blank", "buggy", "solution"]  # broken: intake's row, no task
+    feedback = out / "feedback" / "solution" / f"{demo_class.ASSIGNMENT}.html"
+    assert feedback.is_file()
+
+    again, printed = _grade(tmp_path / "class", out, capsys)
+    assert again == first and _stamps(out) == stamps
+    assert "3 of 4 students kept their result" in printed
+
+    notebook = tmp_path / "class" / "buggy" / demo_class.NOTEBOOK  # a changed submission
+    nb, times = nbformat.read(notebook, as_version=4), notebook.stat()
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    answer.source += "\n# checked once more before the deadline\n"
+    nbformat.write(nb, notebook)
+    os.utime(notebook, ns=(times.st_atime_ns, times.st_mtime_ns))  # the same submission time
+    (out / journal.FOLDER / "blank.json").unlink()  # a result lost
+    entry = json.loads((out / journal.FOLDER / "solution.json").read_text())
+    entry["result"]["grade"]["status"] = "grading failed"  # a failure is tried again
+    (out / journal.FOLDER / "solution.json").write_text(json.dumps(entry))
+    feedback.unlink()
+    resumed, printed = _grade(tmp_path / "class", out, capsys)
+    assert resumed == first and "kept" not in printed
+    assert all(_stamps(out)[s] != stamps[s] for s in stamps) and feedback.is_file()
+
+    (out / journal.FOLDER / "buggy.json").write_text('{"fingerprint": "trunc')  # torn file
+    stamps = _stamps(out)
+    resumed, printed = _grade(tmp_path / "class", out, capsys)
+    assert resumed == first and "2 of 4 students kept" in printed
+    assert [s for s in stamps if _stamps(out)[s] != stamps[s]] == ["buggy"]
+
+    stamps = _stamps(out)
+    forced, printed = _grade(tmp_path / "class", out, capsys, "--force")
+    assert forced == first and "kept" not in printed
+    assert all(_stamps(out)[s] != stamps[s] for s in stamps)
