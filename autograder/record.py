@@ -13,7 +13,10 @@ only what changed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import hashlib
+import json
 import logging
 import shutil
 from collections.abc import Iterator
@@ -61,8 +64,10 @@ def record_class(root: Path, assignment: str, outcomes: list, fingerprints: dict
 
 
 def _state(outcome, fingerprints: dict[str, str]) -> tuple[str, str]:
-    """What was recorded for a student: their graded submission's fingerprint (or status)."""
-    return outcome.student, f"{fingerprints.get(outcome.student, '')}:{outcome.status}"
+    """What is recorded of a student, as a digest: who, when, what was graded, and the result."""
+    what = [fingerprints.get(outcome.student, ""), outcome.status, dataclasses.astuple(outcome.who),
+            str(outcome.submitted_at), {g: outcome.points(g) for g in outcome.cells}]
+    return outcome.student, hashlib.sha256(json.dumps(what).encode()).hexdigest()
 
 
 def _batches(items: list) -> Iterator[list]:

@@ -6,21 +6,18 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
 
 from autograder import cli, course_root, demo_class
+from tests import postgres
 
 REPO = course_root.REPO_ROOT
 SOURCE = REPO / "source" / demo_class.ASSIGNMENT / demo_class.NOTEBOOK
 RELEASE = REPO / "release" / demo_class.ASSIGNMENT / demo_class.NOTEBOOK
-STUDENTS = ["solution", "buggy", "torch-caller", "broken"]
-POSTGRES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+STUDENTS = ["solution", "buggy", "blank", "torch-caller", "broken"]
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("bwrap") is None and os.environ.get("CI") != "true",
@@ -29,35 +26,16 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _as_postgres(*argv: str) -> None:
-    subprocess.run(["runuser", "-u", "postgres", "--", *argv], check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def postgres_url():
     """A throwaway PostgreSQL server on 127.0.0.1 with an empty database."""
-    if not POSTGRES or os.geteuid() != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL must be installed and the tests run as root in CI")
-        pytest.skip("PostgreSQL (Debian's postgresql) and root are needed to start a server")
-    bin_dir, port = POSTGRES[-1], _free_port()
-    data = Path(tempfile.mkdtemp(prefix="pg-"))
-    shutil.chown(data, "postgres", "postgres")
-    _as_postgres(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
-    _as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), "-o",
-                 f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start")
     try:
-        _as_postgres(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "grades")
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/grades"
-    finally:
-        _as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(data, ignore_errors=True)
+        with postgres.server() as url:
+            yield url
+    except postgres.Unavailable as why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{why} (CI installs PostgreSQL and runs as root)")
+        pytest.skip(str(why))
 
 
 def _course(tmp: Path) -> Path:
@@ -94,12 +72,19 @@ def _rows(url: str) -> dict:
                 for s in gradebook.assignment_submissions(demo_class.ASSIGNMENT)}
 
 
+def _comments(url: str) -> dict[str, set]:
+    """Every student's automatic comments on their answers ("No response." when untouched)."""
+    with Gradebook(url, "conv2d-backprop") as gradebook:
+        return {s.student.id: {c.auto_comment for nb in s.notebooks for c in nb.comments}
+                for s in gradebook.assignment_submissions(demo_class.ASSIGNMENT)}
+
+
 def test_results_are_recorded_once_and_alike_in_sqlite_and_postgresql(tmp_path, postgres_url):
     root = _course(tmp_path)
     _grade(root, tmp_path / "class")
     sqlite_url = f"sqlite:///{root / 'gradebook.db'}"
     recorded = _rows(sqlite_url)
-    assert sorted(recorded) == ["buggy", "solution", "torch-caller"]  # broken: not graded
+    assert sorted(recorded) == ["blank", "buggy", "solution", "torch-caller"]  # broken: not graded
     with Gradebook(sqlite_url, "conv2d-backprop") as gradebook:  # but a student all the same
         assert sorted(s.id for s in gradebook.students) == sorted(STUDENTS)
     assert all(auto == 2 and manual == 0 for cell, (auto, manual) in
@@ -107,7 +92,16 @@ def test_results_are_recorded_once_and_alike_in_sqlite_and_postgresql(tmp_path, 
     assert (root / "autograded" / "solution" / demo_class.ASSIGNMENT).is_dir()
     assert _scores(sqlite_url) == _summary(root)  # the re-check's overrule is recorded too
 
+    assert _comments(sqlite_url) == {"blank": {"No response."}, "buggy": {None},
+                                     "solution": {None}, "torch-caller": {None}}
+
     _grade(root, tmp_path / "class", "--db-url", postgres_url)
     _grade(root, tmp_path / "class", "--db-url", postgres_url)  # twice: recorded once
     assert _rows(postgres_url) == recorded
     assert _scores(postgres_url) == _summary(root)
+    for marker in (root / "graded" / "journal").glob("recorded-*"):
+        marker.unlink()  # the journal forgets: everyone is recorded again, over the same rows
+    _grade(root, tmp_path / "class", "--db-url", postgres_url)
+    assert _rows(postgres_url) == recorded and _scores(postgres_url) == _summary(root)
+    with Gradebook(postgres_url, "conv2d-backprop") as gradebook:
+        assert len(gradebook.assignment_submissions(demo_class.ASSIGNMENT)) == 4
