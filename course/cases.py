@@ -206,17 +206,25 @@ MULTI = {
     "forum": [ConvCase("forum-5x100x100-10x5x5x5", 100, 100, 5, 5, N=1, C=5, F=10)],
 }
 
-# Multi-channel backward cases for the vectorised backward (notebook 06). Every case has N >= 2,
-# C != F and i.i.d. random channels; each group varies one thing, as in SINGLE: the stride and pad
-# groups are square, the nonsquare group has stride 1 and pad 0. "speed" holds the mid-size cases
-# the speed check times (many output pixels, few channels: a loop pays per pixel, im2col does not);
-# "visible" for the visible test, "hidden" for the hidden one.
+# Multi-channel backward cases for the vectorised backward (notebook 06), whose exercise is col2im
+# generalised to a stride and a padding: every case has a stride > 1 or a pad > 0, so an
+# answer that only glues the notebook's stride-1, pad-0 helpers together passes no test cell.
+# Every correctness case has N >= 2, C != F and i.i.d. random channels. "basic" holds square
+# layers as networks use them, sizes that divide: a 3x3 "same" convolution (stride 1, pad 1) and
+# downsampling at stride 2. "stride" (pad 0, sizes that don't divide), "pad" (stride 1) and
+# "stride_pad" (both) are square; "nonsquare" mixes strides 1 to 3 and pads 0 to 2 with H != W and
+# KH != KW. "speed" holds the mid-size cases the speed check times: 3x3 "same" convolutions
+# (stride 1, pad 1) of one image and one channel, many output pixels and little work each (a loop
+# pays per pixel, im2col does not). They are padded, so the stride-1, pad-0 helpers fail them, and
+# not strided: at stride s, x has s^2 pixels per output pixel, and the re-check sends x over a pipe
+# (autograder/verify.py), which would eat the margin above the required speed-up. "visible" for
+# the visible test, "hidden" for the hidden one.
 FAST = {
     "basic": [
-        ConvCase("fast-basic-7x7-3x3", 7, 7, 3, 3, N=2, C=3, F=4),
-        ConvCase("fast-basic-6x6-1x1", 6, 6, 1, 1, N=3, C=2, F=5),
-        ConvCase("fast-basic-5x5-5x5", 5, 5, 5, 5, N=2, C=4, F=3),
-        ConvCase("fast-basic-9x9-2x2", 9, 9, 2, 2, N=4, C=1, F=2),
+        ConvCase("fast-basic-s1p1-7x7-3x3", 7, 7, 3, 3, pad=1, N=2, C=3, F=4),
+        ConvCase("fast-basic-s2p1-9x9-3x3", 9, 9, 3, 3, stride=2, pad=1, N=3, C=2, F=5),
+        ConvCase("fast-basic-s2p0-7x7-1x1", 7, 7, 1, 1, stride=2, N=2, C=4, F=3),
+        ConvCase("fast-basic-s2p1-8x8-4x4", 8, 8, 4, 4, stride=2, pad=1, N=4, C=1, F=2),
     ],
     "stride": [
         ConvCase("fast-stride2-8x8-3x3", 8, 8, 3, 3, stride=2, N=2, C=3, F=2),
@@ -236,14 +244,14 @@ FAST = {
         ConvCase("fast-stride2-pad1-7x7-4x4", 7, 7, 4, 4, stride=2, pad=1, N=3, C=2, F=1),
     ],
     "nonsquare": [
-        ConvCase("fast-nonsq-6x9-3x2", 6, 9, 3, 2, N=2, C=3, F=2),
-        ConvCase("fast-nonsq-10x5-2x4", 10, 5, 2, 4, N=2, C=2, F=3),
-        ConvCase("fast-nonsq-7x8-4x1", 7, 8, 4, 1, N=3, C=1, F=2),
-        ConvCase("fast-nonsq-5x11-1x5", 5, 11, 1, 5, N=2, C=2, F=4),
+        ConvCase("fast-nonsq-s2p1-6x9-3x2", 6, 9, 3, 2, stride=2, pad=1, N=2, C=3, F=2),
+        ConvCase("fast-nonsq-s1p1-10x5-2x4", 10, 5, 2, 4, pad=1, N=2, C=2, F=3),
+        ConvCase("fast-nonsq-s2p0-7x8-4x1", 7, 8, 4, 1, stride=2, N=3, C=1, F=2),
+        ConvCase("fast-nonsq-s3p2-5x11-1x5", 5, 11, 1, 5, stride=3, pad=2, N=2, C=2, F=4),
     ],
     "speed": [
-        ConvCase("fast-speed-visible-56x56-3x3", 56, 56, 3, 3, N=1, C=1, F=2),
-        ConvCase("fast-speed-hidden-80x80-3x3", 80, 80, 3, 3, N=1, C=1, F=2),
+        ConvCase("fast-speed-visible-s1p1-56x56-3x3", 56, 56, 3, 3, pad=1, F=2),
+        ConvCase("fast-speed-hidden-s1p1-80x80-3x3", 80, 80, 3, 3, pad=1, F=2),
     ],
 }
 
