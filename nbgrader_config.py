@@ -6,7 +6,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from autograder.feedback import ExplainGrading, FeedbackExporter, ScrubHiddenTests
+from autograder.grade.feedback.feedback import ExplainGrading, FeedbackExporter, ScrubHiddenTests
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 

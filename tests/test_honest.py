@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import check, cli, course_root, honest_class
+from autograder import cli, course_root
+from autograder.check import check
+from autograder.demo import honest_class
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("bwrap") is None and os.environ.get("CI") != "true",

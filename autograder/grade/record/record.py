@@ -16,7 +16,8 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Dict
 
-from autograder import cells, course_root, grading
+from autograder import cells, course_root
+from autograder.grade.execute import grading
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # as nbgrader writes timestamp.txt
 

@@ -16,7 +16,8 @@ import nbformat
 from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from autograder import cells, site
+from autograder import cells
+from autograder.author import site
 
 WHAT_RAN = ("**How this notebook was graded.** The grader ran the import cells, your code (the "
             "solution cells and the code cells you added), the functions, classes, imports and "

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
 
-from autograder import sandbox
+from autograder.grade.sandbox import sandbox
 
 SERVER = Path(__file__).with_name("zygote_server.py")
 PROVISIONER = "course-zygote"

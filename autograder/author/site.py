@@ -27,7 +27,8 @@ from nbconvert.preprocessors import ExecutePreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, NbGraderPreprocessor
 from traitlets import Unicode
 
-from autograder import cells, course_root, submissions
+from autograder import cells, course_root
+from autograder.author import submissions
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_OUT = Path("build") / "solutions"

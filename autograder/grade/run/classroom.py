@@ -12,9 +12,13 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import cells, course_root, grading, lateness, lms, pool, record, worker
-from autograder import intake as intake_module
-from autograder.sandbox import Limits
+from autograder import cells, course_root
+from autograder.grade.execute import grading
+from autograder.grade.intake import intake as intake_module
+from autograder.grade.intake import lateness, lms
+from autograder.grade.record import record
+from autograder.grade.run import pool, worker
+from autograder.grade.sandbox.sandbox import Limits
 
 
 @dataclass
@@ -122,7 +126,7 @@ def grade_intake(assignment: str, intake: lms.Intake, options: Options = Options
                              options.verify)
                  for r in rebuilt if not r.problem]
         if options.scheduler:
-            from autograder.cluster import run_on_cluster
+            from autograder.grade.run.cluster import run_on_cluster
 
             graded = run_on_cluster(worker.run, tasks, options.scheduler, _failed)
         else:

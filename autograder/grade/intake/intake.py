@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import nbformat
 
 from autograder import cells
-from autograder.lms import Submission, collect
+from autograder.grade.intake.lms import Submission, collect
 
 __all__ = ["Rebuilt", "Submission", "collect", "merge", "rebuild"]
 

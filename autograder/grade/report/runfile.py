@@ -8,8 +8,9 @@ import datetime
 import json
 from pathlib import Path
 
-from autograder import grading, lms
-from autograder.classroom import Outcome
+from autograder.grade.execute import grading
+from autograder.grade.intake import lms
+from autograder.grade.run.classroom import Outcome
 
 NAME = "run.json"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import course
-from autograder import seccomp
+from autograder.grade.sandbox import seccomp
 from course.cases import SEED_VARIABLE
 
 KERNEL_NAME = "course-sandbox"
