@@ -1,8 +1,9 @@
 """The instructor's autograder on a hostile class: every submission gets what it deserves.
 
-One class of honest, wrong, broken and malicious submissions (autograder/demo_class.py) is graded
-once, sandboxed, with two workers; each student is then checked against what a fair grader must
-do: cells that keep their points, cells that earn nothing, the status and the flag that says why.
+One class of honest, wrong, broken and malicious submissions (autograder/demo/demo_class.py) is
+graded once, sandboxed, with two workers; each student is then checked against what a fair grader
+must do: cells that keep their points, cells that earn nothing, the status and the flag that says
+why.
 """
 
 from __future__ import annotations

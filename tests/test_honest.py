@@ -1,4 +1,4 @@
-"""An honest class for every notebook (autograder/honest_class.py): ordinary student habits
+"""An honest class for every notebook (autograder/demo/honest_class.py): ordinary student habits
 cost nothing, in ``grade`` and in ``check`` alike.
 
 Each notebook's class is graded once through ``autograder grade``; every honest student must end

@@ -3,9 +3,9 @@
 Each notebook of ``source/`` goes through nbgrader's ``ClearHiddenTests`` and ``ClearMarkScheme``,
 loses its solution markers, runs in a fresh ``python3`` kernel (nbconvert's
 ``ExecutePreprocessor``) and is exported by nbconvert's ``HTMLExporter`` with the template in
-``autograder/templates/solutions`` (the lab template plus a previous / index / next bar). Plots
-are embedded as base64 images and formulas as MathML, so a page needs neither a server nor the
-network. The index is a notebook too, exported the same way: the learning path.
+``autograder/author/templates/solutions`` (the lab template plus a previous / index / next bar).
+Plots are embedded as base64 images and formulas as MathML, so a page needs neither a server nor
+the network. The index is a notebook too, exported the same way: the learning path.
 """
 
 from __future__ import annotations
