@@ -6,7 +6,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from autograder.feedback import ExplainGrading, FeedbackExporter, ScrubHiddenTests
+from autograder.grade.feedback.feedback import ExplainGrading, FeedbackExporter, ScrubHiddenTests
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
@@ -34,8 +34,8 @@ c.IgnorePattern.pattern = r"(?s)."
 
 # Feedback shows every test cell's source and every output: strip the hidden tests from both
 # (a student's code can print a test cell's source from a hook; `autograder grade` also replaces
-# every output printed after hidden tests ran, autograder/feedback_safety.py), and sanitise the
-# HTML a student's code displayed (no script reaches the reader's browser).
+# every output printed after hidden tests ran, autograder/grade/feedback/feedback_safety.py), and
+# sanitise the HTML a student's code displayed (no script reaches the reader's browser).
 c.GenerateFeedback.preprocessors = [GetGrades, ExplainGrading, CSSHTMLHeaderPreprocessor,
                                     ScrubHiddenTests, ClearHiddenTests, SanitizeHTML]
 c.SanitizeHTML.enabled = True  # an nbconvert preprocessor is off until enabled

@@ -19,7 +19,7 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _normalise(args: argparse.Namespace) -> int:
-    from autograder import notebook_format
+    from autograder.author import notebook_format
 
     changed = [p for p in sorted((args.root / "source").rglob("*.ipynb"))
                if ".ipynb_checkpoints" not in p.parts and notebook_format.normalise_file(p)]
@@ -29,14 +29,14 @@ def _normalise(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from autograder import demo
+    from autograder.demo import demo
 
     demo.run(args.root)
     return 0
 
 
 def _solutions(args: argparse.Namespace) -> int:
-    from autograder import site
+    from autograder.author import site
 
     out = args.out if args.out is not None else args.root / site.DEFAULT_OUT
     try:
@@ -49,7 +49,10 @@ def _solutions(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from autograder import classroom, journal, lateness, lms, report, sandbox
+    from autograder.grade.intake import lateness, lms
+    from autograder.grade.report import report
+    from autograder.grade.run import classroom, journal
+    from autograder.grade.sandbox import sandbox
 
     if not (args.root / course_root.CONFIG_FILE).is_file():
         return _refuse(f"{args.root} is not a course folder (no {course_root.CONFIG_FILE})")
@@ -115,7 +118,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 def _list(intake, args: argparse.Namespace) -> None:
     """``--dry-run``: what intake found, student by student; nothing is graded."""
-    from autograder import lateness
+    from autograder.grade.intake import lateness
 
     policy = lateness.policy(args.root, args.assignment)
     for s in intake.submissions:
@@ -177,7 +180,7 @@ def settings_problem(scheduler: str | None, db_url: str | None) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from autograder import check
+    from autograder.check import check
 
     return check.main(args.notebook, args.root, args.cell_timeout)
 

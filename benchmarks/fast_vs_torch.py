@@ -23,7 +23,8 @@ import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from autograder import course_root, submissions  # noqa: E402
+from autograder import course_root  # noqa: E402
+from autograder.author import submissions  # noqa: E402
 from course import checks, reference  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

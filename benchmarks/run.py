@@ -22,7 +22,10 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import course_root, demo, grading, release, submissions
+from autograder import course_root, release
+from autograder.author import submissions
+from autograder.demo import demo
+from autograder.grade.execute import grading
 
 HERE = Path(__file__).resolve().parent
 CLASS = {"solution": 6, "buggy": 3, "blank": 3}

@@ -29,7 +29,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # tests.postgres: the loopback server the tests use
 
-from autograder import classroom, course_root, demo, journal, pool, record, report  # noqa: E402
+from autograder import course_root  # noqa: E402
+from autograder.demo import demo  # noqa: E402
+from autograder.grade.record import record  # noqa: E402
+from autograder.grade.report import report  # noqa: E402
+from autograder.grade.run import classroom, journal, pool  # noqa: E402
 from tests import postgres  # noqa: E402
 
 ASSIGNMENT = "01_forward"

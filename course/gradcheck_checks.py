@@ -214,7 +214,8 @@ class ProblemFunction:
     """The ``f`` of a named problem as a picklable object: rebuilt from its name and seed.
 
     A test can then be replayed with the student's function in another process (see
-    ``autograder/verify.py``): the function travels as ``(name, attempt, seed)``, not as code.
+    ``autograder/grade/verify/verify.py``): the function travels as ``(name, attempt, seed)``,
+    not as code.
     """
 
     def __init__(self, name: str, attempt: int, seed: int, f: Callable | None = None):

@@ -10,7 +10,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import course_root, release, submissions
+from autograder import course_root, release
+from autograder.author import submissions
 
 REPO = course_root.REPO_ROOT
 

@@ -1,8 +1,9 @@
 """The instructor's autograder on a hostile class: every submission gets what it deserves.
 
-One class of honest, wrong, broken and malicious submissions (autograder/demo_class.py) is graded
-once, sandboxed, with two workers; each student is then checked against what a fair grader must
-do: cells that keep their points, cells that earn nothing, the status and the flag that says why.
+One class of honest, wrong, broken and malicious submissions (autograder/demo/demo_class.py) is
+graded once, sandboxed, with two workers; each student is then checked against what a fair grader
+must do: cells that keep their points, cells that earn nothing, the status and the flag that says
+why.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import cli, course_root, demo_class, intake
+from autograder import cli, course_root
+from autograder.demo import demo_class
+from autograder.grade.intake import intake
 
 REPO = course_root.REPO_ROOT
 SOURCE = REPO / "source" / demo_class.ASSIGNMENT / demo_class.NOTEBOOK

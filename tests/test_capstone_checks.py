@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder import cells, course_root, submissions
+from autograder import cells, course_root
+from autograder.author import submissions
 from course import capstone, capstone_checks, cases, checks, digits_net, reference, verdict_checks
 
 ASSIGNMENT = "07_capstone"

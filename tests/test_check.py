@@ -6,7 +6,10 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from autograder import check, cli, course_root, grading, submissions
+from autograder import cli, course_root
+from autograder.author import submissions
+from autograder.check import check
+from autograder.grade.execute import grading
 
 REPO = course_root.REPO_ROOT
 FORWARD = "solution_conv2d_single_forward"

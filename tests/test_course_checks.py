@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import solution_namespace
 
-from autograder import submissions
+from autograder.author import submissions
 from course import cases, checks, forward_checks, reference
 
 

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from autograder import demo, demo_class
+from autograder.demo import demo, demo_class
 
 
 @pytest.mark.skipif(shutil.which("bwrap") is None and os.environ.get("CI") != "true",

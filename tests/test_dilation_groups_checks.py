@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import solution_namespace
 
-from autograder import course_root, submissions
+from autograder import course_root
+from autograder.author import submissions
 from course import checks, dilation_groups_checks, dilation_groups_plots
 from course import dilation_groups_reference as ref
 from course.dilation_groups_cases import GROUPED, TRANSPOSED, GroupedCase, grouped_arrays

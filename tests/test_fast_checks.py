@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import solution_namespace
 
-from autograder import submissions
+from autograder.author import submissions
 from course import cases, checks, fast_checks, reference
 
 # The test cells of the notebook: kept in step with 06_fast.ipynb (tests/test_grading.py grades

@@ -15,7 +15,8 @@ import pytest
 from nbclient import NotebookClient
 from test_site import Chromium
 
-from autograder import cli, course_root, demo_class
+from autograder import cli, course_root
+from autograder.demo import demo_class
 
 REPO = course_root.REPO_ROOT
 SOURCE = REPO / "source" / demo_class.ASSIGNMENT / demo_class.NOTEBOOK

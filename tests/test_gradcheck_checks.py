@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import solution_namespace
 
-from autograder import submissions
+from autograder.author import submissions
 from course import cases, checks
 from course import gradcheck_checks as gc
 
@@ -263,7 +263,8 @@ def test_adjoint_wrong_rows_are_far_from_right():
 
 
 def test_problem_functions_travel_by_name_and_seed(monkeypatch):
-    """autograder/verify.py replays the tests in another process: f must pickle, seed and all."""
+    """autograder/grade/verify/verify.py replays the tests in another process: f must pickle, seed
+    and all."""
     monkeypatch.setenv(cases.SEED_VARIABLE, "11")
     p = gc.problem("conv1-x-6x7")
     monkeypatch.setenv(cases.SEED_VARIABLE, "0")

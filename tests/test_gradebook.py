@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import cli, course_root, demo_class
+from autograder import cli, course_root
+from autograder.demo import demo_class
 from tests import postgres
 
 REPO = course_root.REPO_ROOT

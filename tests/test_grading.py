@@ -12,7 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import course_root, grading, submissions
+from autograder import course_root
+from autograder.author import submissions
+from autograder.grade.execute import grading
 
 REPO = course_root.REPO_ROOT
 CATALOGUE_ROWS = REPO / "build" / "catalogue-rows"

@@ -1,4 +1,4 @@
-"""An honest class for every notebook (autograder/honest_class.py): ordinary student habits
+"""An honest class for every notebook (autograder/demo/honest_class.py): ordinary student habits
 cost nothing, in ``grade`` and in ``check`` alike.
 
 Each notebook's class is graded once through ``autograder grade``; every honest student must end
@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import check, cli, course_root, honest_class
+from autograder import cli, course_root
+from autograder.check import check
+from autograder.demo import honest_class
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("bwrap") is None and os.environ.get("CI") != "true",

@@ -3,7 +3,10 @@
 import nbformat
 import pytest
 
-from autograder import cells, course_root, demo_class, intake, submissions
+from autograder import cells, course_root
+from autograder.author import submissions
+from autograder.demo import demo_class
+from autograder.grade.intake import intake
 
 RELEASE = course_root.notebooks(course_root.REPO_ROOT, demo_class.ASSIGNMENT, "release")[0]
 SOURCE = course_root.notebooks(course_root.REPO_ROOT, demo_class.ASSIGNMENT)[0]

@@ -25,18 +25,13 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
-from autograder import (
-    classroom,
-    cli,
-    course_root,
-    demo_class,
-    exports,
-    grading,
-    lateness,
-    lms,
-    report,
-    submissions,
-)
+from autograder import cli, course_root
+from autograder.author import submissions
+from autograder.demo import demo_class
+from autograder.grade.execute import grading
+from autograder.grade.intake import lateness, lms
+from autograder.grade.report import exports, report
+from autograder.grade.run import classroom
 from tests.conftest import copy_course
 
 REPO = course_root.REPO_ROOT

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import course_root, notebook_format
+from autograder import course_root
+from autograder.author import notebook_format
 
 REPO = course_root.REPO_ROOT
 SOURCE_NOTEBOOKS = sorted((REPO / "source").rglob("*.ipynb"))

@@ -14,7 +14,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import cells, course_root, submissions
+from autograder import cells, course_root
+from autograder.author import submissions
 from course import checks, pooling, pooling_checks, pooling_net, pooling_net_checks, reference
 
 ASSIGNMENT = "08_pooling"

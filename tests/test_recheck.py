@@ -14,7 +14,11 @@ import shutil
 import nbformat
 import pytest
 
-from autograder import course_root, demo_class, submissions, verify, worker
+from autograder import course_root
+from autograder.author import submissions
+from autograder.demo import demo_class
+from autograder.grade.run import worker
+from autograder.grade.verify import verify
 
 pytestmark = pytest.mark.skipif(
     shutil.which("bwrap") is None and os.environ.get("CI") != "true",

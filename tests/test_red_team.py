@@ -14,7 +14,9 @@ import shutil
 import nbformat
 import pytest
 
-from autograder import demo_class, submissions, worker
+from autograder.author import submissions
+from autograder.demo import demo_class
+from autograder.grade.run import worker
 from tests.test_zygote import PROBE, RELEASE, SOURCE, full_marks, grade
 
 pytestmark = pytest.mark.skipif(

@@ -16,7 +16,9 @@ import time
 import numpy as np
 import pytest
 
-from autograder import cells, sandbox, verify
+from autograder import cells
+from autograder.grade.sandbox import sandbox
+from autograder.grade.verify import verify
 
 pytestmark = pytest.mark.skipif(
     shutil.which("bwrap") is None and os.environ.get("CI") != "true",

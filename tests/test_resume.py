@@ -11,7 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import cli, course_root, demo_class, journal
+from autograder import cli, course_root
+from autograder.demo import demo_class
+from autograder.grade.run import journal
 
 REPO = course_root.REPO_ROOT
 SOURCE = REPO / "source" / demo_class.ASSIGNMENT / demo_class.NOTEBOOK

@@ -22,7 +22,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import course_root, site, submissions
+from autograder import course_root
+from autograder.author import site, submissions
 
 REPO = course_root.REPO_ROOT
 ARTIFACTS = REPO / "build" / "test-artifacts"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import solution_namespace
 
-from autograder import submissions
+from autograder.author import submissions
 from course import backward_checks, cases, checks, reference, stride_pad_checks
 
 GROUPS = cases.SINGLE_STRIDED

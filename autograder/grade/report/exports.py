@@ -18,7 +18,7 @@ from traitlets import Dict, Unicode
 from traitlets.config import LoggingConfigurable
 
 from autograder import course_root
-from autograder.classroom import Outcome
+from autograder.grade.run.classroom import Outcome
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]

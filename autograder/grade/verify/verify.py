@@ -31,7 +31,9 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from autograder import cells, function_server, sandbox
+from autograder import cells
+from autograder.grade.sandbox import sandbox
+from autograder.grade.verify import function_server
 
 SERVER = Path(__file__).with_name("function_server.py")
 # Assignments whose tests hand the student's code functions built by the course on PyTorch

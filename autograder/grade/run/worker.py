@@ -19,7 +19,11 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import course_root, feedback, feedback_safety, grading, sandbox, verify, zygote
+from autograder import course_root
+from autograder.grade.execute import grading
+from autograder.grade.feedback import feedback, feedback_safety
+from autograder.grade.sandbox import sandbox, zygote
+from autograder.grade.verify import verify
 
 TASK_SLACK_SECONDS = 300  # kernel starts, feedback and bookkeeping, on a loaded machine
 
@@ -86,7 +90,7 @@ def task_config(task: Task, course_dir: Path, sockets: Path, private: Path):
         SaveAutoGrades,
     )
 
-    from autograder.execute import ResilientExecute
+    from autograder.grade.execute.execute import ResilientExecute
 
     config = course_root.load_config()
     config.CourseDirectory.root = str(course_dir)

@@ -13,7 +13,12 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import classroom, course_root, demo_class, grading, release, report, submissions
+from autograder import course_root, release
+from autograder.author import submissions
+from autograder.demo import demo_class
+from autograder.grade.execute import grading
+from autograder.grade.report import report
+from autograder.grade.run import classroom
 
 DEMO_BUGS = {"01_forward": "bug_stride_ignored", "02_gradcheck": "bug_directional_all_ones",
              "03_backward": "bug_dw_flipped_kernel",

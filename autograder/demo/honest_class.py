@@ -19,7 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import cells, course_root, submissions
+from autograder import cells, course_root
+from autograder.author import submissions
 
 # Notebook 06's answer that builds on the notebook's own windows_of (section 2) and calls a
 # col2im generalised to stride and padding (the student's own, below the notebook's).

@@ -1,6 +1,6 @@
 """Make submissions from the release notebook: the solution, the blank, and catalogue variants.
 
-A catalogue variant is a Python file ``autograder/catalogue/<assignment>/<name>.py`` whose
+A catalogue variant is a Python file ``autograder/author/catalogue/<assignment>/<name>.py`` whose
 top-level functions and classes replace the solution's of the same name, for example a known
 bug. Its docstring says what it is; ``EXPECTED_FAILURES`` lists the grade ids of the test cells it
 must fail (empty for an alternative correct solution).

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import course
-from autograder import seccomp
+from autograder.grade.sandbox import seccomp
 from course.cases import SEED_VARIABLE
 
 KERNEL_NAME = "course-sandbox"
@@ -107,7 +107,7 @@ def python_command(workdirs: list[Path], limits: Limits, python: list[str],
     no home folder, no course folder, no other student's files. ``/``, ``/dev`` and ``/proc`` are
     read-only (no host setting can be written through ``/proc/sys``, no process's memory through
     ``/proc/<pid>/mem``); ``/tmp`` and ``/dev/shm`` are the sandbox's own, of bounded size.
-    The system calls of :mod:`autograder.seccomp` are refused.
+    The system calls of :mod:`autograder.grade.sandbox.seccomp` are refused.
     """
     argv = [bwrap_path(), "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
@@ -154,8 +154,8 @@ def install_kernelspec(jupyter_dir: Path, workdirs: list[Path], limits: Limits,
     """Write the sandbox kernelspec under ``jupyter_dir/kernels``; return its name.
 
     ``env`` is the kernel's whole environment. With a ``provisioner`` (see
-    :mod:`autograder.zygote`), kernels come from it; the argv, a kernel of its own sandbox, is
-    what jupyter_client would run without it.
+    :mod:`autograder.grade.sandbox.zygote`), kernels come from it; the argv, a kernel of its own
+    sandbox, is what jupyter_client would run without it.
     """
     folder = jupyter_dir / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)

@@ -16,10 +16,14 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from autograder import cells, course_root, grading, journal, lateness, lms, pool, record, worker
-from autograder import intake as intake_module
-from autograder.journal import Journal
-from autograder.sandbox import Limits
+from autograder import cells, course_root
+from autograder.grade.execute import grading
+from autograder.grade.intake import intake as intake_module
+from autograder.grade.intake import lateness, lms
+from autograder.grade.record import record
+from autograder.grade.run import journal, pool, worker
+from autograder.grade.run.journal import Journal
+from autograder.grade.sandbox.sandbox import Limits
 
 FEEDBACK = "feedback"  # <out>/feedback/<student key>/<notebook>.html
 
@@ -164,7 +168,7 @@ def grade_intake(assignment: str, intake: lms.Intake, out: Path, options: Option
                               options.verify)
 
     if options.scheduler:
-        from autograder.cluster import stream_on_cluster
+        from autograder.grade.run.cluster import stream_on_cluster
 
         finished = stream_on_cluster(worker.run, tasks(), options.scheduler, _failed)
     else:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import submissions
+from autograder.author import submissions
 
 ASSIGNMENT = "01_forward"
 NOTEBOOK = "01_forward.ipynb"

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import cells, course_root, lateness
-from autograder.journal import Entry, Journal
+from autograder import cells, course_root
+from autograder.grade.intake import lateness
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # as nbgrader writes timestamp.txt
 BATCH = 500  # students per transaction
@@ -39,9 +39,13 @@ def cell_key(cell) -> str:
 
 
 def record_class(root: Path, assignment: str, outcomes: list, fingerprints: dict[str, str],
-                 journal: Journal, db_url: str | None = None) -> int:
+                 journal, db_url: str | None = None) -> int:
     """Record every student of ``outcomes`` (``classroom.Outcome``; graded or not, each is a
-    student of the gradebook) not yet recorded in this state; return how many were."""
+    student of the gradebook) not yet recorded in this state; return how many were.
+
+    ``journal`` is the run's journal (``grade.run.journal.Journal``, a later stage: passed in,
+    not imported): it holds each student's notebooks and remembers what was recorded.
+    """
     from nbgrader.api import Gradebook
 
     from autograder import release
@@ -75,7 +79,7 @@ def _batches(items: list) -> Iterator[list]:
         yield items[start:start + BATCH]
 
 
-def _record_batch(gradebook, assignment_row, batch: list, journal: Journal,
+def _record_batch(gradebook, assignment_row, batch: list, journal,
                   policy: lateness.Policy, root: Path, extras: list[Path], source: Path) -> None:
     from nbgrader.api import Student, SubmittedAssignment
 
@@ -154,7 +158,7 @@ def _score_notebook(notebook, executed: nbformat.NotebookNode | None, outcome,
     notebook.flagged = outcome.status == "needs review"
 
 
-def _write_files(root: Path, assignment: str, outcome, entry: Entry, extras: list[Path],
+def _write_files(root: Path, assignment: str, outcome, entry, extras: list[Path],
                  source: Path) -> None:
     """``submitted/`` and ``autograded/`` as nbgrader's autograde leaves them for formgrader."""
     stamp = (outcome.submitted_at or datetime.datetime.now(datetime.UTC)).strftime(

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import cells, course_root, grading, intake, sandbox, verify
+from autograder import cells, course_root
+from autograder.grade.execute import grading
+from autograder.grade.intake import intake
+from autograder.grade.sandbox import sandbox
+from autograder.grade.verify import verify
 
 CELL_TIMEOUT = 60
 
@@ -102,7 +106,7 @@ def check(path: Path, root: Path = course_root.REPO_ROOT,
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_client.utils import run_sync
 
-    from autograder.execute import ResilientExecute
+    from autograder.grade.execute.execute import ResilientExecute
 
     student_nb = read_notebook(path)
     release_path = release_for(path, student_nb, root)

@@ -17,7 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import course_root, grading, verify, worker
+from autograder import course_root
+from autograder.grade.execute import grading
+from autograder.grade.run import worker
+from autograder.grade.verify import verify
 
 FOLDER = "journal"
 CODE_PACKAGES = ("course", "autograder")  # their code decides grades: a change regrades all

@@ -3,8 +3,8 @@
 * :class:`ExplainGrading` says at the top what the grader ran and which of the student's cells
   it did not use, and where the re-check overruled nbgrader, shows the recorded score and why
   (from what :func:`annotate` wrote into the autograded notebook after the re-check).
-* :class:`FeedbackExporter` renders formulas as MathML (the solutions site's renderer), so the
-  page needs no network.
+* :class:`FeedbackExporter` renders formulas as MathML (:mod:`autograder.mathml`, as the
+  solutions site does), so the page needs no network.
 * :class:`ScrubHiddenTests` removes hidden-test lines that a student's code printed.
 """
 
@@ -16,7 +16,7 @@ import nbformat
 from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from autograder import cells, site
+from autograder import cells, mathml
 
 WHAT_RAN = ("**How this notebook was graded.** The grader ran the import cells, your code (the "
             "solution cells and the code cells you added), the functions, classes, imports and "
@@ -112,4 +112,4 @@ class FeedbackExporter(HTMLExporter):
     """nbgrader's feedback page (its template, from the configuration) with formulas as
     MathML, as on the solutions site: the page renders them without the network."""
 
-    markdown2html = site.SolutionsExporter.markdown2html
+    markdown2html = mathml.markdown2html

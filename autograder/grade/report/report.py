@@ -20,8 +20,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from autograder import course_root, exports  # noqa: E402
-from autograder.classroom import FEEDBACK, Outcome  # noqa: E402
+from autograder import course_root  # noqa: E402
+from autograder.grade.report import exports  # noqa: E402
+from autograder.grade.run.classroom import FEEDBACK, Outcome  # noqa: E402
 
 CAUSE = re.compile(r"Likely cause: (.+)")
 

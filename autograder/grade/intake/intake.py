@@ -7,7 +7,8 @@ could change a grade (edited or deleted tests, changed tags or metadata, code th
 modules it imports, stray files, a renamed or unreadable notebook) is reported as a flag, never
 fatal.
 
-Reading the export, student by student, is ``autograder.lms`` (``collect`` is re-exported here).
+Reading the export, student by student, is ``autograder.grade.intake.lms`` (``collect`` is
+re-exported here).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import nbformat
 
 from autograder import cells
-from autograder.lms import Submission, collect
+from autograder.grade.intake.lms import Submission, collect
 
 __all__ = ["Rebuilt", "Submission", "collect", "merge", "rebuild"]
 

@@ -1,6 +1,6 @@
 """Fast sandboxed kernels: one warm zygote per grading process, one forked kernel per student.
 
-:mod:`autograder.zygote_server` runs in the sandbox, imports the kernel's modules once and forks a
+``zygote_server.py`` runs in the sandbox, imports the kernel's modules once and forks a
 fresh kernel for each request. Here is the grader's side: :class:`Zygote` starts and talks to it,
 and :class:`ZygoteProvisioner`, a ``jupyter_client`` kernel provisioner named in the sandbox's
 kernelspec, hands nbclient such a kernel where it would otherwise start a new process. The
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
 
-from autograder import sandbox
+from autograder.grade.sandbox import sandbox
 
 SERVER = Path(__file__).with_name("zygote_server.py")
 PROVISIONER = "course-zygote"

@@ -1,0 +1,1 @@
+"""The student's verb: check a saved notebook as grading would, with the visible tests."""

@@ -1,0 +1,1 @@
+"""The demo: generated classes of students, graded with the full pipeline."""

@@ -1,0 +1,1 @@
+"""Execute: nbgrader autogrades the rebuilt notebooks in the sandboxed kernel."""

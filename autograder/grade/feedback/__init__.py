@@ -1,0 +1,1 @@
+"""Feedback: the student's page, true to the recorded score and free of hidden tests."""

@@ -1,0 +1,1 @@
+"""Record: graded submissions into the course's nbgrader gradebook."""

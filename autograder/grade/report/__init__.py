@@ -1,0 +1,1 @@
+"""Report: a graded class written to disk, exported for an LMS, saved for a regrade."""

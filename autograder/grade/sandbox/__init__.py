@@ -1,0 +1,1 @@
+"""Sandbox: the kernel's jail (bubblewrap, limits, seccomp) and its warm zygote."""
