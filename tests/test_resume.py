@@ -13,7 +13,7 @@ import pytest
 
 from autograder import cli, course_root
 from autograder.demo import demo_class
-from autograder.grade.run import journal
+from autograder.grade.run import journal, worker
 
 REPO = course_root.REPO_ROOT
 SOURCE = REPO / "source" / demo_class.ASSIGNMENT / demo_class.NOTEBOOK
@@ -73,3 +73,23 @@ def test_a_rerun_grades_only_what_changed_and_force_regrades_all(tmp_path, capsy
     forced, printed = _grade(tmp_path / "class", out, capsys, "--force")
     assert forced == first and "kept" not in printed
     assert all(_stamps(out)[s] != stamps[s] for s in stamps)
+
+
+def test_what_a_run_depends_on_changes_its_fingerprint(tmp_path):
+    """Whatever decides a grade, apart from the notebooks, is in the run's fingerprint: the
+    assignment's source (hidden tests), the course's nbgrader configuration, the options."""
+    root = tmp_path / "course"
+    root.mkdir()
+    shutil.copy(REPO / course_root.CONFIG_FILE, root)
+    material = worker.Material(demo_class.ASSIGNMENT, {"01_forward.ipynb": b"{}"}, b"")
+    options = {"verify": True, "cell_timeout": 60}
+    base = journal.run_fingerprint(material, options, root)
+    assert journal.run_fingerprint(material, options, root) == base
+    hidden_test_changed = worker.Material(demo_class.ASSIGNMENT, {"01_forward.ipynb": b"{ }"}, b"")
+    assert journal.run_fingerprint(hidden_test_changed, options, root) != base
+    assert journal.run_fingerprint(material, {**options, "verify": False}, root) != base
+    with (root / course_root.CONFIG_FILE).open("a") as config:
+        config.write("\nc.Execute.timeout = 5\n")
+    assert journal.run_fingerprint(material, options, root) != base
+    one, other = {"01_forward.ipynb": "a"}, {"01_forward.ipynb": "b"}
+    assert journal.fingerprint(base, one) != journal.fingerprint(base, other)

@@ -135,7 +135,7 @@ def grade_intake(assignment: str, intake: lms.Intake, out: Path, options: Option
                    for p in sorted((Path(tmp) / "release" / assignment).glob("*.ipynb"))}
     max_score = sum(c.metadata["nbgrader"].get("points", 0) for nb in release.values()
                     for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
-    run = journal.run_fingerprint(material, _task_options(options))
+    run = journal.run_fingerprint(material, _task_options(options), root)
     describe = functools.partial(_describe, release=release, policy=lateness.policy(
         root, assignment), order=[record.cell_key(c) for nb in release.values() for c in nb.cells])
     outcomes: dict[str, Outcome] = {}

@@ -15,6 +15,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from autograder import course_root
@@ -35,17 +36,24 @@ class Entry:
     result: worker.Result
 
 
-def run_fingerprint(material: worker.Material, task_options: dict[str, object]) -> str:
-    """What every student's grading of this run depends on, apart from their notebooks."""
+def run_fingerprint(material: worker.Material, task_options: dict[str, object],
+                    root: Path = course_root.REPO_ROOT) -> str:
+    """What every student's grading of this run depends on, apart from their notebooks: the
+    assignment's source, the course's nbgrader configuration, the code of the course and of the
+    grader, every installed package's version, and the grading options."""
     digest = hashlib.sha256(material.assignment.encode())
-    for name, data in sorted(material.files.items()):
+    files = {name: data for name, data in material.files.items()}
+    for folder in sorted({course_root.REPO_ROOT, root}):
+        files[str(folder / course_root.CONFIG_FILE)] = \
+            (folder / course_root.CONFIG_FILE).read_bytes()
+        for package in CODE_PACKAGES:
+            for path in (folder / package).rglob("*.py"):
+                files[str(path)] = path.read_bytes()
+    for name, data in sorted(files.items()):
         digest.update(f"\0{name}\0{len(data)}\0".encode())
         digest.update(data)
-    for package in CODE_PACKAGES:
-        for path in sorted((course_root.REPO_ROOT / package).rglob("*.py")):
-            digest.update(f"\0{path.relative_to(course_root.REPO_ROOT)}\0".encode())
-            digest.update(path.read_bytes())
-    digest.update(json.dumps(task_options, sort_keys=True, default=str).encode())
+    versions = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
+    digest.update(json.dumps([versions, task_options], sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
 
