@@ -90,17 +90,24 @@ def _grade(args: argparse.Namespace) -> int:
         chosen = lms.select(intake, args.student)
         if len(chosen) != 1:
             return _refuse(_selection_problem(args.student, chosen, intake))
-        if not journal.Journal(out).exists():
-            return _refuse(f"no earlier run in {out} (its {journal.FOLDER}/ is empty): "
-                           "grade the class first")
+        if not journal.Journal(out, args.assignment).exists():
+            return _refuse(f"no earlier run of {args.assignment} in {out} (its "
+                           f"{journal.FOLDER}/{args.assignment}/ is empty): grade the class first")
         force = {chosen[0].student}
     options = classroom.Options(
         workers=args.workers, sandboxed=not args.unsandboxed, verify=not args.no_verify,
         scheduler=scheduler, record=args.record, db_url=args.db_url,
         limits=sandbox.Limits(memory_bytes=args.memory_mb * 1024**2),
         cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout)
-    outcomes, notes, max_score = classroom.grade_intake(args.assignment, intake, out, options,
-                                                        args.root, force)
+    try:
+        outcomes, notes, max_score = classroom.grade_intake(args.assignment, intake, out,
+                                                            options, args.root, force)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: every result that arrived is kept in {out / journal.FOLDER}; "
+              "the same command again grades only the rest")
+        return 130
+    except OSError as error:  # a full disk, an output folder we may not write
+        return _refuse(f"cannot write the results in {out}: {error}".splitlines()[0])
     for note in notes:
         print(_printable(note))
     for o in outcomes:
@@ -109,7 +116,10 @@ def _grade(args: argparse.Namespace) -> int:
             continue
         print(_printable(f"{o.who.student_id:<20} {o.final_score:>6g} / {max_score:g}  "
                          f"{o.status}" + (f": {o.message}" if o.message else "")))
-    report.write(out, args.assignment, outcomes, notes, max_score, args.root)
+    try:
+        report.write(out, args.assignment, outcomes, notes, max_score, args.root)
+    except OSError as error:
+        return _refuse(f"cannot write the results in {out}: {error}".splitlines()[0])
     print(f"\nWritten to {out}: summary.csv, cells.csv, grades-*.csv, results/, feedback/, "
           "report.html")
     print(report.tally(outcomes))
@@ -215,7 +225,8 @@ def parser() -> argparse.ArgumentParser:
         "grade", help="grade a class: a folder or an LMS zip (Canvas, Moodle, Blackboard, "
         "nbgrader, GitHub Classroom)", description="Grade a class. Exit status: 0 when the "
         "run completed (whatever each student's status), 2 when it cannot proceed (a bad "
-        "path, assignment or archive, no submissions, no sandbox). docs/lms.md lists the "
+        "path, assignment or archive, no submissions, no sandbox, an output folder it cannot "
+        "write), 130 when interrupted (the same command resumes). docs/lms.md lists the "
         "exports read and the files written.")
     grade.add_argument("assignment", help="assignment name, a folder of source/")
     grade.add_argument("submissions", type=Path, help="folder or zip of submissions")

@@ -52,7 +52,7 @@ def recorded_results(tmp: Path) -> Path:
             demo.student_files(kind, source, released, ASSIGNMENT))
     classroom.grade_class(ASSIGNMENT, tmp / "real", tmp / "real-out",
                           classroom.Options(workers=2))
-    return tmp / "real-out" / journal.FOLDER
+    return tmp / "real-out" / journal.FOLDER / ASSIGNMENT
 
 
 def synthetic_class(tmp: Path, students: int) -> Path:
@@ -89,7 +89,8 @@ def replay_stream(replays: dict[str, object]):
 
 def child(zip_path: Path, replay: Path, out: Path, db_urls: list[str]) -> dict:
     """One class size, in this process: grade (replayed), resume, record; times and memory."""
-    replays = {p.stem: journal.Journal(replay.parent).read(p.stem) for p in replay.glob("*.json")}
+    book = journal.Journal(replay.parent.parent, ASSIGNMENT)
+    replays = {p.stem: book.read(p.stem) for p in replay.glob("*.json")}
     pool.stream = replay_stream({k: e.result for k, e in replays.items()})
     options = classroom.Options(workers=1)
     figures: dict[str, float] = {}
@@ -100,7 +101,7 @@ def child(zip_path: Path, replay: Path, out: Path, db_urls: list[str]) -> dict:
         report.write(out, ASSIGNMENT, outcomes, notes, max_score)
         figures[run] = time.perf_counter() - start
     figures["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    book = journal.Journal(out)
+    book = journal.Journal(out, ASSIGNMENT)
     fingerprints = {e.stem: book.read(e.stem).fingerprint for e in book.folder.glob("*.json")}
     with tempfile.TemporaryDirectory() as course:
         root = Path(course)

@@ -139,24 +139,25 @@ def test_a_coordinator_killed_halfway_resumes_with_the_rest(cluster, tmp_path):
             shutil.copytree(tmp_path / "variants" / name, tmp_path / "class" / f"{name}-{copy}")
     expected = _grade(["--workers", "2", "--no-verify"], tmp_path / "class", tmp_path / "calm")
     out = tmp_path / "killed"
+    entries = out / "journal" / demo_class.ASSIGNMENT
     command = [sys.executable, "-m", "autograder", "grade", demo_class.ASSIGNMENT,
                str(tmp_path / "class"), "--out", str(out), "--cell-timeout", "20",
                "--no-verify", "--scheduler", address]
     coordinator = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
-    while len(list((out / "journal").glob("*.json"))) < 4 and coordinator.poll() is None:
+    while len(list(entries.glob("*.json"))) < 4 and coordinator.poll() is None:
         assert time.monotonic() < deadline, "the coordinator graded nobody in 5 minutes"
         time.sleep(0.05)
     os.kill(coordinator.pid, signal.SIGKILL)
     coordinator.wait(timeout=30)
     assert coordinator.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    survivors = {p.name: p.stat().st_mtime_ns for p in (out / "journal").glob("*.json")}
+    survivors = {p.name: p.stat().st_mtime_ns for p in entries.glob("*.json")}
     assert 4 <= len(survivors) < 9 and not (out / "summary.csv").exists()
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert f"{len(survivors)} of 9 students kept their result" in rerun.stdout
-    assert {p.name: p.stat().st_mtime_ns for p in (out / "journal").glob("*.json")
+    assert {p.name: p.stat().st_mtime_ns for p in entries.glob("*.json")
             if p.name in survivors} == survivors  # not graded again
-    assert len(list((out / "journal").glob("*.json"))) == 9
+    assert len(list(entries.glob("*.json"))) == 9
     assert {name: (out / name).read_text() for name in ("summary.csv", "cells.csv")} == expected

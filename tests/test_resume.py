@@ -31,8 +31,12 @@ def _grade(submissions: Path, out: Path, capsys, *extra: str) -> tuple[dict[str,
     return {name: (out / name).read_text() for name in ("summary.csv", "cells.csv")}, printed
 
 
+def _entries(out: Path) -> Path:
+    return out / journal.FOLDER / demo_class.ASSIGNMENT
+
+
 def _stamps(out: Path) -> dict[str, int]:
-    return {p.stem: p.stat().st_mtime_ns for p in (out / journal.FOLDER).glob("*.json")}
+    return {p.stem: p.stat().st_mtime_ns for p in _entries(out).glob("*.json")}
 
 
 def test_a_rerun_grades_only_what_changed_and_force_regrades_all(tmp_path, capsys):
@@ -54,16 +58,16 @@ def test_a_rerun_grades_only_what_changed_and_force_regrades_all(tmp_path, capsy
     answer.source += "\n# checked once more before the deadline\n"
     nbformat.write(nb, notebook)
     os.utime(notebook, ns=(times.st_atime_ns, times.st_mtime_ns))  # the same submission time
-    (out / journal.FOLDER / "blank.json").unlink()  # a result lost
-    entry = json.loads((out / journal.FOLDER / "solution.json").read_text())
+    (_entries(out) / "blank.json").unlink()  # a result lost
+    entry = json.loads((_entries(out) / "solution.json").read_text())
     entry["result"]["grade"]["status"] = "grading failed"  # a failure is tried again
-    (out / journal.FOLDER / "solution.json").write_text(json.dumps(entry))
+    (_entries(out) / "solution.json").write_text(json.dumps(entry))
     feedback.unlink()
     resumed, printed = _grade(tmp_path / "class", out, capsys)
     assert resumed == first and "kept" not in printed
     assert all(_stamps(out)[s] != stamps[s] for s in stamps) and feedback.is_file()
 
-    (out / journal.FOLDER / "buggy.json").write_text('{"fingerprint": "trunc')  # torn file
+    (_entries(out) / "buggy.json").write_text('{"fingerprint": "trunc')  # torn file
     stamps = _stamps(out)
     resumed, printed = _grade(tmp_path / "class", out, capsys)
     assert resumed == first and "2 of 4 students kept" in printed

@@ -128,7 +128,7 @@ def grade_intake(assignment: str, intake: lms.Intake, out: Path, options: Option
     notebooks) is not graded again. ``force`` True regrades everyone; a set of students
     regrades those alone, and everyone else keeps their journaled result as it is.
     """
-    book = Journal(out)
+    book = Journal(out, assignment)
     with tempfile.TemporaryDirectory(prefix="material-") as tmp:
         material = worker.prepare(assignment, Path(tmp), root)
         release = {p.name: nbformat.read(p, as_version=4)

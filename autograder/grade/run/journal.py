@@ -1,10 +1,11 @@
 """The run's journal: each student's result on disk the moment it arrives, so a run resumes.
 
-One JSON file per student in ``<out>/journal/``, written atomically (a temporary file renamed over
-the old one): a coordinator killed at any instant leaves whole entries only, and rerunning the same
-command grades only who is missing. An entry is reused when its *fingerprint* matches: the same
-assignment material, course and grader code, grading options, and submitted notebooks (content
-hashes). A grading that failed is never reused: the next run tries that student again.
+One JSON file per student in ``<out>/journal/<assignment>/``, written atomically (a temporary file
+renamed over the old one): a coordinator killed at any instant leaves whole entries only, and
+rerunning the same command grades only who is missing. An entry is reused when its *fingerprint*
+matches: the same assignment material, course configuration, course and grader code, installed
+packages, grading options, and submitted notebooks (content hashes). A grading that failed is
+never reused: the next run tries that student again.
 """
 
 from __future__ import annotations
@@ -67,10 +68,11 @@ def fingerprint(run: str, notebooks: dict[str, str]) -> str:
 
 
 class Journal:
-    """The entries of one output folder's runs, one file per student key."""
+    """The entries of one assignment's runs into one output folder, one file per student key
+    (``<out>/journal/<assignment>/<key>.json``: another assignment's run never mixes in)."""
 
-    def __init__(self, out: Path):
-        self.folder = out / FOLDER
+    def __init__(self, out: Path, assignment: str):
+        self.folder = out / FOLDER / assignment
 
     def exists(self) -> bool:
         """Whether an earlier run left any entry."""
