@@ -97,3 +97,13 @@ def test_what_a_run_depends_on_changes_its_fingerprint(tmp_path):
     assert journal.run_fingerprint(material, options, root) != base
     one, other = {"01_forward.ipynb": "a"}, {"01_forward.ipynb": "b"}
     assert journal.fingerprint(base, one) != journal.fingerprint(base, other)
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    demo_class.build(tmp_path / "class", SOURCE, RELEASE, ["solution"])
+    (tmp_path / "out").write_text("a file where the output folder should be")
+    assert cli.main(["grade", demo_class.ASSIGNMENT, str(tmp_path / "class"), "--out",
+                     str(tmp_path / "out"), "--workers", "1", "--no-verify"]) == 2
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and printed[0].startswith(
+        f"autograder: cannot write the results in {tmp_path / 'out'}: ")
