@@ -6,8 +6,12 @@ pad) -> (dx, dw, db)``, looked up by name when it runs. That is what lets the wr
 its own: :func:`substituted` puts trusted stand-ins (PyTorch in float64, :mod:`course.reference`)
 or spies in the notebook's namespace for the length of a check and always puts the student's own
 functions back. Only :func:`check_one_step` and :func:`check_training` run the student's NumPy
-code: they are the integration test. :func:`check_honest_gradient` grades a kink-aware numerical
-gradient on :func:`course.capstone.kink_net`.
+code: they are the integration test. They too put functions of their own under the two names,
+pass-throughs that call the student's and count the calls (:class:`PassThrough`), and require a
+call in every forward and every backward of every layer: so the wrapper never sees its own
+NumPy functions in place, and one that computes with PyTorch instead fails.
+:func:`check_honest_gradient` grades a kink-aware numerical gradient on
+:func:`course.capstone.kink_net`.
 """
 
 from __future__ import annotations
@@ -122,6 +126,23 @@ def flipped_backward(dout, x, w, stride: int = 1,
     """:func:`trusted_backward`, each gradient returned as a view with negative strides."""
     dx, dw, db = trusted_backward(dout, x, w, stride, pad)
     return _flipped_view(dx), _flipped_view(dw), _flipped_view(db)
+
+
+class PassThrough:
+    """New functions under the names of the student's NumPy functions (those present in
+    ``namespace``) that call the student's own and count the calls that returned."""
+
+    def __init__(self, namespace: dict) -> None:
+        self.calls = dict.fromkeys((FORWARD, BACKWARD), 0)
+        self.functions = {name: self._counting(name, namespace[name])
+                          for name in self.calls if name in namespace}
+
+    def _counting(self, name: str, own: Callable) -> Callable:
+        def pass_through(*args, **kwargs):
+            result = own(*args, **kwargs)
+            self.calls[name] += 1
+            return result
+        return pass_through
 
 
 class Spy:
@@ -408,22 +429,59 @@ def check_wrapper_details(function_class: type, namespace: dict,
 # Training: the student's own NumPy layer inside the CNN
 
 
-def check_one_step(function_class: type, batch: int = 64) -> None:
+def _not_called(method: str, name: str, layer: str, label: str) -> CheckFailure:
+    return CheckFailure(
+        f"Conv2dFunction.{method} must call your {name}, by its name, each time it runs: it "
+        f"returned without calling it (the conv layer {layer}, on {label}). While this test runs, "
+        "that name holds a function of the test that calls yours and counts the calls: a layer "
+        "that computes with PyTorch instead is not your layer.")
+
+
+def _watched_conv(function_class: type, calls: PassThrough, label: str) -> capstone.ConvFactory:
+    """:func:`capstone.student_conv`'s layers, each use checked: the layer's forward calls
+    ``conv2d_forward_fast``, its backward (autograd's node of the output) calls
+    ``conv2d_backward_fast``, at least once each, as counted by ``calls``."""
+    class Watched(capstone.StudentConv2d):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            layer = f"{self.weight.shape[1]} -> {self.weight.shape[0]}"  # channels -> filters
+            before = calls.calls[FORWARD]
+            y = super().forward(x)
+            if calls.calls[FORWARD] == before:
+                raise _not_called("forward", FORWARD, layer, label)
+            node = getattr(y, "grad_fn", None)
+            if node is not None:
+                start = []
+                node.register_prehook(lambda _: start.append(calls.calls[BACKWARD]))
+
+                def after(*_) -> None:
+                    if calls.calls[BACKWARD] == start.pop():
+                        raise _not_called("backward", BACKWARD, layer, label)
+                node.register_hook(after)
+            return y
+
+    def conv(in_channels: int, out_channels: int, kernel_size: int, padding: int) -> Watched:
+        return Watched(function_class, in_channels, out_channels, kernel_size, padding=padding)
+    return conv
+
+
+def check_one_step(function_class: type, namespace: dict, batch: int = 64) -> None:
     """One forward and backward pass of the CNN on ``batch`` digits, your layer vs nn.Conv2d.
 
     Both networks start from the same weights; the loss and the gradient of every parameter
-    must agree to float64 round-off.
+    must agree to float64 round-off. Every use of the layer must call your NumPy functions.
     """
     data = capstone.digits()
     x, y = data.x_train[:batch], data.y_train[:batch]
     label = f"the CNN on {batch} digits"
+    calls = PassThrough(namespace)
     theirs = capstone.make_cnn(capstone.torch_conv)
-    yours = capstone.make_cnn(capstone.student_conv(function_class))
+    yours = capstone.make_cnn(_watched_conv(function_class, calls, label))
     losses = []
-    for model in (theirs, yours):
-        loss = run(lambda m: F.cross_entropy(m(x), y), model, label=label, who="the network")
-        run(loss.backward, label=label, who="the network")
-        losses.append(loss.item())
+    with substituted(namespace, **calls.functions):
+        for model in (theirs, yours):
+            loss = run(lambda m: F.cross_entropy(m(x), y), model, label=label, who="the network")
+            run(loss.backward, label=label, who="the network")
+            losses.append(loss.item())
     compare("the loss", np.array(losses[1]), np.array(losses[0]), label, BACKWARD_TOL)
     print(f"  ok  loss {losses[1]:.6f} with your layer, {losses[0]:.6f} with nn.Conv2d")
     for (name, mine), (_, truth) in zip(yours.named_parameters(), theirs.named_parameters(),
@@ -433,17 +491,21 @@ def check_one_step(function_class: type, batch: int = 64) -> None:
     print("Passed: one training step of your CNN is nn.Conv2d's, to float64 round-off.")
 
 
-def check_training(function_class: type, bar: float = TRAINING_BAR,
+def check_training(function_class: type, namespace: dict, bar: float = TRAINING_BAR,
                    time_limit: float = TRAINING_SECONDS) -> None:
     """Train the CNN built on your layer; the test accuracy must reach ``bar`` in ``time_limit``.
 
     The initial weights and the batches follow the grading seed (0 unless the instructor sets
-    one); a run that passes the time limit is stopped there.
+    one); a run that passes the time limit is stopped there. Every use of the layer, in every
+    step, must call your NumPy functions.
     """
-    seed = grading_seed()
-    model = capstone.make_cnn(capstone.student_conv(function_class), seed=seed)
-    curves = run(capstone.train, model, capstone.digits(), label="the digits CNN",
-                 who="training", seed=seed, time_limit=time_limit)
+    seed, label = grading_seed(), "the digits CNN"
+    calls = PassThrough(namespace)
+    model = capstone.make_cnn(_watched_conv(function_class, calls, f"{label}, in training"),
+                              seed=seed)
+    with substituted(namespace, **calls.functions):
+        curves = run(capstone.train, model, capstone.digits(), label=label, who="training",
+                     seed=seed, time_limit=time_limit)
     for epoch, acc in enumerate(curves.test_accuracy, 1):
         print(f"  epoch {epoch:2d}: test accuracy {acc:.3f}")
     steps = len(curves.step_loss)

@@ -30,8 +30,8 @@ CELLS = {
         capstone_checks.check_wrapper_details(ns["Conv2dFunction"], ns, case)
         for case in capstone_checks.DETAILS_CASES]),
     "test_training": ({"Conv2dFunction", FORWARD, BACKWARD}, lambda ns: (
-        capstone_checks.check_one_step(ns["Conv2dFunction"]),
-        capstone_checks.check_training(ns["Conv2dFunction"]))),
+        capstone_checks.check_one_step(ns["Conv2dFunction"], ns),
+        capstone_checks.check_training(ns["Conv2dFunction"], ns))),
     "test_honest_gradient": ({"honest_numerical_gradient"}, lambda ns: (
         capstone_checks.check_honest_gradient(ns["honest_numerical_gradient"]))),
     **{f"test_verdict_{group}": ({"gradient_verdict"}, lambda ns, group=group: (
@@ -181,8 +181,8 @@ def test_solution_prints_what_it_checked(solution, capsys):
 
 
 @pytest.mark.parametrize("variant", submissions.catalogue(ASSIGNMENT), ids=lambda v: v.name)
-def test_catalogue_variant_fails_exactly_its_cells(solution, variant):
-    namespace = dict(solution)
+def test_catalogue_variant_fails_exactly_its_cells(variant):
+    namespace = notebook_namespace()  # not a copy: the solution's class reads this namespace
     exec(compile(variant.code, variant.name, "exec"), namespace)  # noqa: S102 (our catalogue)
     assert failed_cells(namespace, set(variant.functions)) == sorted(variant.expected_failures)
 
@@ -288,7 +288,7 @@ def test_digits_split():
 
 def test_training_stops_at_the_time_limit():
     with pytest.raises(checks.CheckFailure, match="stopped at the time limit"):
-        capstone_checks.check_training(GoodFunction, time_limit=0.0)
+        capstone_checks.check_training(GoodFunction, globals(), time_limit=0.0)
 
 
 def test_a_layer_without_bias_fails_one_step():
@@ -297,7 +297,54 @@ def test_a_layer_without_bias_fails_one_step():
 
     with capstone_checks.substituted(globals(), **{FORWARD: no_bias}), \
             pytest.raises(checks.CheckFailure, match="the loss is wrong"):
-        capstone_checks.check_one_step(GoodFunction)
+        capstone_checks.check_one_step(GoodFunction, globals())
+
+
+class ForwardByTorch(GoodFunction):
+    """A wrapper whose forward is PyTorch's convolution; its backward calls the NumPy one."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride=1, pad=0):
+        ctx.save_for_backward(x, w)
+        ctx.stride, ctx.pad = stride, pad
+        return F.conv2d(x, w, b, stride=stride, padding=pad)
+
+
+@pytest.mark.parametrize("check", [capstone_checks.check_one_step,
+                                   capstone_checks.check_training])
+@pytest.mark.parametrize("wrapper, method, name", [
+    (ForwardByTorch, "forward", FORWARD),
+    (torch_gradients("nn.grad"), "backward", BACKWARD),
+])
+def test_a_layer_that_skips_a_numpy_function_fails_the_training_test(check, wrapper, method,
+                                                                      name):
+    with pytest.raises(checks.CheckFailure,
+                       match=f"^Conv2dFunction.{method} must call your {name}, by its name"):
+        check(wrapper, globals())
+    assert globals()[FORWARD] is numpy_forward  # the pass-throughs are gone
+    assert globals()[BACKWARD] is capstone_checks.trusted_backward
+
+
+def test_a_wrapper_that_uses_pytorch_while_its_functions_are_the_originals_runs_them(solution):
+    """The red team's wrapper (bug_torch_unless_swapped) over the solution's NumPy layer: the
+    training test's functions are not the originals, so its NumPy path runs, and passes."""
+    variant = next(v for v in submissions.catalogue(ASSIGNMENT)
+                   if v.name == "bug_torch_unless_swapped")
+    namespace = dict(solution)
+    exec(compile(variant.code, variant.name, "exec"), namespace)  # noqa: S102 (our catalogue)
+    called = []
+
+    def recorded(name):
+        def function(*args, **kwargs):
+            called.append(name)
+            return solution[name](*args, **kwargs)
+        return function
+
+    namespace[FORWARD], namespace[BACKWARD] = recorded(FORWARD), recorded(BACKWARD)
+    namespace["Conv2dFunction"].originals = (namespace[FORWARD], namespace[BACKWARD])
+    with contextlib.redirect_stdout(io.StringIO()):
+        capstone_checks.check_one_step(namespace["Conv2dFunction"], namespace)
+    assert called.count(FORWARD) == called.count(BACKWARD) == 2  # two conv layers
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ A function the verifier passes as an argument (a loss to differentiate, say) arr
 ``{"__callback__": k}`` and becomes a proxy here: calling it sends ``{"callback": k, "args": ...}``
 (JSON) and waits for the verifier's pickled ``("__return__", value)`` or ``("__raise__", kind,
 message)``. The student's code gets the values, never the verifier's function or its closure.
+While it waits, the verifier's function may call the student's back (a pass-through stand-in that
+counts the calls to the function it stands in for): such a call arrives as an ordinary request and
+is answered first.
 """
 
 import ast
@@ -133,9 +136,10 @@ class AutogradHost:
     """A student's ``torch.autograd.Function`` driven from the verifier, for the tests that use
     it in place (notebook 07's wrapper and training). The verifier sends arrays; here they become
     tensors, go through ``apply`` and, later, ``backward``; only arrays go back. Names the tests
-    substitute (stand-ins and spies for the student's NumPy functions) are bound in the
-    student's namespace as callbacks, so every call to them is seen and answered by the
-    verifier, and restored afterwards."""
+    substitute (stand-ins, spies and pass-throughs for the student's NumPy functions) are bound in
+    the student's namespace as callbacks, so every call to them is seen and answered by the
+    verifier, and restored afterwards; meanwhile the verifier's calls of such a name still reach
+    the student's own function (:meth:`own`)."""
 
     def __init__(self, namespace: dict):
         self.namespace, self.graphs, self.saved = namespace, {}, {}
@@ -177,6 +181,10 @@ class AutogradHost:
         else:
             self.namespace[name] = original
 
+    def own(self, name):
+        """What the student defined under ``name``, even while a stand-in is bound there."""
+        return self.saved[name] if name in self.saved else self.namespace.get(name, _MISSING)
+
 
 _MISSING = object()
 
@@ -197,9 +205,10 @@ class CallbackError(Exception):
     """A function of the verifier raised (its type and message come with it)."""
 
 
-def with_callbacks(value, channel_in, channel_out):
+def with_callbacks(value, channel_in, channel_out, serve):
     """``value`` with each callback marker (at the top level, or in a tuple or list) replaced
-    by a proxy that calls the verifier's function over the pipe."""
+    by a proxy that calls the verifier's function over the pipe; the verifier's requests that
+    arrive before its answer are answered by ``serve`` (request -> reply)."""
     if isinstance(value, dict) and set(value) == {"__callback__"}:
         key = value["__callback__"]
 
@@ -208,13 +217,16 @@ def with_callbacks(value, channel_in, channel_out):
                        "kwargs": {k: encode(v) for k, v in kwargs.items()}}
             _write(channel_out, json.dumps(message).encode())
             answer = pickle.loads(_read(channel_in))
+            while answer[0] not in ("__return__", "__raise__"):  # a call made while answering
+                _write(channel_out, serve(answer))
+                answer = pickle.loads(_read(channel_in))
             if answer[0] == "__raise__":
                 raise CallbackError(f"{answer[1]}: {answer[2]}")
             return answer[1]
 
         return callback
     if isinstance(value, (tuple, list)):
-        return type(value)(with_callbacks(v, channel_in, channel_out) for v in value)
+        return type(value)(with_callbacks(v, channel_in, channel_out, serve) for v in value)
     return value
 
 
@@ -268,18 +280,17 @@ def main() -> None:
                       "__bind__": host.bind, "__restore__": host.restore}
 
     def lookup(name):
-        if name in namespace:
-            return namespace[name]
+        value = host.own(name)
+        if value is not _MISSING:
+            return value
         failed = f" (a solution cell failed: {cell_errors[-1]})" if cell_errors else ""
         raise NameError(f"{name} is not defined{failed}")
 
-    while True:
-        try:
-            name, args, kwargs = pickle.loads(_read(channel_in))
-        except EOFError:
-            return
-        args = with_callbacks(args, channel_in, channel_out)
-        kwargs = {k: with_callbacks(v, channel_in, channel_out) for k, v in kwargs.items()}
+    def serve(message) -> bytes:
+        """The reply to one request of the verifier's."""
+        name, args, kwargs = message
+        args = with_callbacks(args, channel_in, channel_out, serve)
+        kwargs = {k: with_callbacks(v, channel_in, channel_out, serve) for k, v in kwargs.items()}
         try:
             if name == "__imports__":
                 function = lambda code: lazy_imports(code, namespace)  # noqa: E731
@@ -295,7 +306,14 @@ def main() -> None:
         except BaseException as error:  # reported to the verifier as the call's exception
             reply = {"error": type(error).__name__, "message": explained(error)[:500],
                      "bases": [kind.__name__ for kind in type(error).__mro__]}
-        _write(channel_out, json.dumps(reply).encode())
+        return json.dumps(reply).encode()
+
+    while True:
+        try:
+            message = pickle.loads(_read(channel_in))
+        except EOFError:
+            return
+        _write(channel_out, serve(message))
 
 
 if __name__ == "__main__":

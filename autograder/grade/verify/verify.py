@@ -42,10 +42,12 @@ SERVER = Path(__file__).with_name("function_server.py")
 UNSEALED = frozenset({"02_gradcheck"})
 # Test cells with this tag use a PyTorch object of the student's in place (notebook 07's
 # torch.autograd.Function, with stand-ins and spies put under the names of its NumPy functions,
-# then trained): they are re-checked against a second student process where PyTorch is allowed,
-# which runs that object on arrays the tests send and binds the stand-ins as callbacks
-# (AutogradHost in function_server). "timed" cells (notebook 06's speed) are re-checked like
-# the others: the ratio to the course's loop, timed here, holds with the pipe's cost.
+# then trained with counting pass-throughs there): they are re-checked against a second student
+# process where PyTorch is allowed, which runs that object on arrays the tests send and binds the
+# stand-ins as callbacks (AutogradHost in function_server); a pass-through calls the student's own
+# function back in that process, while its callback waits. "timed" cells (notebook 06's speed)
+# are re-checked like the others: the ratio to the course's loop, timed here, holds with the
+# pipe's cost.
 TORCH_OBJECT_TAG = "kernel-only"
 # Timed checks (06's speed, 07's training) run slower here, over the pipe, than in the kernel: a
 # re-check that fails only on time (the check raised TooSlow) overrules nothing, and is flagged.
