@@ -134,6 +134,7 @@ class PassThrough:
 
     def __init__(self, namespace: dict) -> None:
         self.calls = dict.fromkeys((FORWARD, BACKWARD), 0)
+        self.returned: dict[str, object] = {}  # the last value each function returned
         self.functions = {name: self._counting(name, namespace[name])
                           for name in self.calls if name in namespace}
 
@@ -141,6 +142,7 @@ class PassThrough:
         def pass_through(*args, **kwargs):
             result = own(*args, **kwargs)
             self.calls[name] += 1
+            self.returned[name] = result
             return result
         return pass_through
 
@@ -437,6 +439,18 @@ def _not_called(method: str, name: str, layer: str, label: str) -> CheckFailure:
         "that computes with PyTorch instead is not your layer.")
 
 
+def _check_returned(y: torch.Tensor, returned: object, layer: str, label: str) -> None:
+    """The layer's output is what ``conv2d_forward_fast`` returned (to round-off: a wrapper
+    may convert it), not something computed beside it."""
+    ours = np.asarray(returned, dtype=np.float64)
+    theirs = y.detach().cpu().numpy()
+    if ours.shape != theirs.shape or not np.allclose(theirs, ours, rtol=1e-9, atol=1e-12):
+        raise CheckFailure(
+            f"Conv2dFunction.forward must return what your {FORWARD} returned (the conv layer "
+            f"{layer}, on {label}): the layer's output is not the array your function computed. "
+            "Return its result (as a tensor) instead of computing the output another way.")
+
+
 def _watched_conv(function_class: type, calls: PassThrough, label: str) -> capstone.ConvFactory:
     """:func:`capstone.student_conv`'s layers, each use checked: the layer's forward calls
     ``conv2d_forward_fast``, its backward (autograd's node of the output) calls
@@ -448,6 +462,7 @@ def _watched_conv(function_class: type, calls: PassThrough, label: str) -> capst
             y = super().forward(x)
             if calls.calls[FORWARD] == before:
                 raise _not_called("forward", FORWARD, layer, label)
+            _check_returned(y, calls.returned[FORWARD], layer, label)
             node = getattr(y, "grad_fn", None)
             if node is not None:
                 start = []

@@ -436,3 +436,25 @@ def test_verdict_mistakes_get_their_message(name, group, message):
     exec(compile(variant.code, name, "exec"), namespace)  # noqa: S102 (our catalogue)
     with pytest.raises(checks.CheckFailure, match=message):
         verdict_checks.check_gradient_verdict(namespace["gradient_verdict"], group)
+
+
+class ForwardCalledThenDiscarded(GoodFunction):
+    """Calls the NumPy forward, as the training test demands, then returns PyTorch's output."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride=1, pad=0):
+        ctx.save_for_backward(x, w)
+        ctx.stride, ctx.pad = stride, pad
+        globals()[FORWARD](x.detach().numpy(), w.detach().numpy(), b.detach().numpy(), stride,
+                           pad)
+        return F.conv2d(x, w, b, stride=stride, padding=pad)
+
+
+def test_a_layer_that_discards_its_numpy_forward_fails_the_training_test():
+    def zeros(x, w, b, stride=1, pad=0):  # a NumPy forward that is not written yet
+        out = numpy_forward(x, w, b, stride, pad)
+        return np.zeros_like(out)
+
+    with capstone_checks.substituted(globals(), **{FORWARD: zeros}), \
+            pytest.raises(checks.CheckFailure, match="must return what your conv2d_forward_fast"):
+        capstone_checks.check_one_step(ForwardCalledThenDiscarded, globals())
