@@ -22,11 +22,8 @@ from autograder import cli, course_root
 from autograder.check import check
 from autograder.demo import honest_class
 
-pytestmark = [
-    pytest.mark.skipif(shutil.which("bwrap") is None and os.environ.get("CI") != "true",
-                       reason="bubblewrap is not installed (CI installs it; see .ci/run)"),
-    pytest.mark.xdist_group("honest-class"),
-]
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None and os.environ.get("CI") != "true",
+                                reason="bubblewrap is not installed (CI installs it; see .ci/run)")
 ASSIGNMENTS = course_root.assignments()
 _graded: dict[str, Path] = {}
 
@@ -58,9 +55,12 @@ def cell_points(folder: Path) -> dict[str, dict[str, tuple[float, float]]]:
 
 # Habits the grader cannot yet make fair, and why (the test fails when they become fair).
 NOT_YET_FAIR: dict[str, str] = {}
+# One xdist group per notebook: its class is graded once, in the process that runs its tests,
+# and the notebooks' classes spread over the workers.
 PAIRS = [pytest.param(a, s.name, id=f"{a}-{s.name}",
-                      marks=[pytest.mark.xfail(reason=NOT_YET_FAIR[s.name], strict=True)]
-                      if s.name in NOT_YET_FAIR else [])
+                      marks=[pytest.mark.xdist_group(f"honest-{a}")] + (
+                          [pytest.mark.xfail(reason=NOT_YET_FAIR[s.name], strict=True)]
+                          if s.name in NOT_YET_FAIR else []))
          for a in ASSIGNMENTS for s in honest_class.students(a) if s.name != "textbook"]
 
 
