@@ -236,7 +236,8 @@ def parser() -> argparse.ArgumentParser:
                        help="list what intake found, student by student, and grade nothing")
     grade.add_argument("--student", metavar="ID",
                        help="regrade one student (id, LMS user id or key) into the earlier "
-                       "run in --out; the others' results stay as they were")
+                       "run in --out, even if their submission did not change; the others "
+                       "keep their results unless theirs changed")
     grade.add_argument("--force", action="store_true",
                        help="regrade every student (by default a rerun into the same --out "
                        "resumes: students already graded from the same submission, material, "

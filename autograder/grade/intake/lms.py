@@ -15,6 +15,7 @@ import datetime
 import functools
 import hashlib
 import io
+import os
 import re
 import unicodedata
 import zipfile
@@ -145,13 +146,20 @@ def _folder_entries(root: Path) -> Iterator[_Entry]:
     for file in sorted(root.rglob("*")):
         if file.is_symlink() or not file.is_file():
             continue
-        parts = file.relative_to(root).parts
+        parts = tuple(_readable(p) for p in file.relative_to(root).parts)
         stat = file.stat()
         mtime = datetime.datetime.fromtimestamp(stat.st_mtime, datetime.UTC).replace(tzinfo=None)
-        if file.suffix.lower() == ".zip" and zipfile.is_zipfile(file):
+        if file.suffix.lower() == ".zip" and stat.st_size <= MAX_FILE_BYTES and \
+                zipfile.is_zipfile(file):
             yield from _nested(parts, file.read_bytes)
         else:
             yield _Entry(parts, stat.st_size, file.read_bytes, mtime)
+
+
+def _readable(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (an export unzipped on another system)
+    become U+FFFD, never a lone surrogate that breaks hashing and every CSV."""
+    return os.fsencode(name).decode("utf-8", "replace")
 
 
 def _zip_entries(path: Path) -> list[_Entry]:
@@ -207,13 +215,15 @@ def _attribute(entries: list[_Entry], assignment: str, pattern: str,
                     if i and part in (".git", ".github")}
     entries = _unwrap([e for e in entries if e.problem or not _junk(e.parts)], assignment,
                       pattern)
+    owned = repositories | {e.parts[0] for e in entries if len(e.parts) == 2 and not e.problem
+                            and not _recognised(e.parts[0]) and not _recognised(e.parts[1])}
     groups: dict[Identity, list[tuple[_Claim, _Entry]]] = defaultdict(list)
     ignored = []
     for entry in entries:
         if entry.problem:
             ignored.append(f"{'/'.join(entry.parts)}: {entry.problem}")
             continue
-        claim = _claim(entry.parts, assignment, pattern, repositories)
+        claim = _claim(entry.parts, assignment, pattern, repositories, owned)
         if claim is None:
             ignored.append(f"{'/'.join(entry.parts)}: no student in its path")
             continue
@@ -246,7 +256,7 @@ def _recognised(component: str) -> bool:
 
 
 def _claim(parts: tuple[str, ...], assignment: str, pattern: str,
-           repositories: set[str]) -> _Claim | None:
+           repositories: set[str], owned: set[str]) -> _Claim | None:
     """Whose file this is, and its name inside their submission (None: nobody's)."""
     if pattern and (match := re.match(pattern, "/".join(parts))):
         found = match.groupdict()
@@ -255,7 +265,10 @@ def _claim(parts: tuple[str, ...], assignment: str, pattern: str,
             time = _parse_time(found.get("timestamp") or "")
             return _Claim(Identity(found["student_id"], name=name, source="pattern"),
                           found.get("file_id") or parts[-1], time, "file name" if time else "")
-    for i, part in enumerate(parts):
+    # A folder that is a student's own (``owned``) is theirs all the way down: a file name in it
+    # that looks like an LMS's never makes the file someone else's. Elsewhere the rules are
+    # tried at every depth, so an export wrapped in folders, or several in one, is read.
+    for i, part in enumerate(parts[:1] if parts[0] in owned else parts):
         rest = "/".join(parts[i + 1:])
         if match := MOODLE.match(part):
             return _Claim(Identity(match["name"], match["user_id"], match["name"], "moodle"),
@@ -301,7 +314,7 @@ def _submission(key: str, who: Identity, claims: list[tuple[_Claim, _Entry]]) ->
         if entry.mtime and (newest is None or entry.mtime > newest):
             newest = entry.mtime
         name = PurePosixPath(claim.file).name
-        if name == TIMESTAMP_FILE:
+        if name == TIMESTAMP_FILE and who.source == "nbgrader" and claim.file == TIMESTAMP_FILE:
             time = _parse_time(entry.read().decode("utf-8", "replace"))
             if time:
                 submission.submitted_at, submission.time_source = time, TIMESTAMP_FILE
@@ -362,13 +375,15 @@ def _slug(text: str) -> str:
 def _keys(identities: list[Identity]) -> dict[Identity, str]:
     """A safe, unique folder name for each student: the id itself when it is one."""
     counts = Counter(i.student_id.lower() for i in identities)
+    hashed = {who: f"{_slug(who.student_id)}-" + hashlib.sha1(
+        f"{who.student_id}\0{who.lms_user_id}\0{who.source}".encode()).hexdigest()[:8]
+        for who in identities}
+    taken = {key.lower() for key in hashed.values()}
     keys = {}
-    for who in identities:
-        if SAFE_KEY.match(who.student_id) and counts[who.student_id.lower()] == 1:
-            keys[who] = who.student_id
-        else:
-            digest = hashlib.sha1(f"{who.student_id}\0{who.lms_user_id}\0{who.source}".encode())
-            keys[who] = f"{_slug(who.student_id)}-{digest.hexdigest()[:8]}"
+    for who in identities:  # an id that spells another student's hashed key is hashed too
+        own = who.student_id
+        plain = SAFE_KEY.match(own) and counts[own.lower()] == 1 and own.lower() not in taken
+        keys[who] = own if plain else hashed[who]
     return keys
 
 

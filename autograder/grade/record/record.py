@@ -55,16 +55,30 @@ def record_class(root: Path, assignment: str, outcomes: list, fingerprints: dict
     set_duedate(root, assignment, policy.due, db_url)
     coursedir = course_root.api(root, db_url).coursedir
     done = journal.recorded(coursedir.db_url)
-    todo = [o for o in outcomes if o.student and _state(o, fingerprints) not in done]
     source = root / "source" / assignment
     extras = [p for p in sorted(source.rglob("*")) if p.is_file() and p.suffix != ".ipynb"]
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         row = gradebook.find_assignment(assignment)
+        present = _present(gradebook, row)
+        todo = [o for o in outcomes if o.student and not (
+            _state(o, fingerprints) in done and o.student in present[o.status in
+                                                                      RECORDED_STATUSES])]
         for batch in _batches(todo):
             _record_batch(gradebook, row, batch, journal, policy, root, extras, source)
             gradebook.db.commit()
             journal.mark_recorded(coursedir.db_url, [_state(o, fingerprints) for o in batch])
     return len(todo)
+
+
+def _present(gradebook, assignment_row) -> dict[bool, set[str]]:
+    """Who the gradebook holds: as a student (False) and with a submission (True). The journal's
+    marker alone is not trusted: the gradebook may have been deleted and made anew."""
+    from nbgrader.api import Student, SubmittedAssignment
+
+    db = gradebook.db
+    return {False: {s.id for s in db.query(Student.id)},
+            True: {s.student_id for s in db.query(SubmittedAssignment.student_id).filter(
+                SubmittedAssignment.assignment_id == assignment_row.id)}}
 
 
 def _state(outcome, fingerprints: dict[str, str]) -> tuple[str, str]:

@@ -126,7 +126,7 @@ def grade_intake(assignment: str, intake: lms.Intake, out: Path, options: Option
     Each result is journaled in ``out`` and its feedback written there the moment it arrives;
     a student whose journaled grading has the same fingerprint (material, code, options and
     notebooks) is not graded again. ``force`` True regrades everyone; a set of students
-    regrades those alone, and everyone else keeps their journaled result as it is.
+    regrades those even if nothing changed (the others resume as usual).
     """
     book = Journal(out, assignment)
     with tempfile.TemporaryDirectory(prefix="material-") as tmp:
@@ -196,10 +196,6 @@ def _reused(book: Journal, student: str, fingerprint: str,
     """The journaled result to keep for ``student`` under ``force``, if any."""
     if force is True or (force and student in force):
         return None
-    if force:
-        entry = book.read(student)
-        if entry is not None and entry.result.grade.status != "grading failed":
-            return entry
     return book.reusable(student, fingerprint)
 
 
