@@ -207,15 +207,15 @@ def _task_options(options: Options) -> dict[str, object]:
 
 
 def _write_feedback(out: Path, student: str, pages: dict[str, str], keep: bool) -> None:
-    """A student's feedback pages under ``out/feedback/<student>/`` (``keep``: leave pages
-    already there, as a resumed run found them)."""
+    """A student's feedback pages under ``out/feedback/<student>/``, each written whole
+    (``keep``: leave pages already there, as a resumed run found them)."""
     folder = out / FEEDBACK / student
     for name, page in pages.items():
         path = folder / name
         if keep and path.is_file():
             continue
         folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(page)
+        journal.write_atomically(path, page.encode())
 
 
 def _rebuilt(submission: lms.Submission, release: dict[str, nbformat.NotebookNode],

@@ -84,7 +84,7 @@ class Journal:
         self.folder.mkdir(parents=True, exist_ok=True)
         data = {"fingerprint": fingerprint, "submitted": submitted,
                 "result": dataclasses.asdict(result)}
-        _write_atomically(self.folder / f"{student}.json",
+        write_atomically(self.folder / f"{student}.json",
                           json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
     def read(self, student: str) -> Entry | None:
@@ -124,7 +124,9 @@ class Journal:
         return self.folder / f"recorded-{hashlib.sha256(gradebook.encode()).hexdigest()[:16]}.tsv"
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one step: a reader (or a rerun after a kill) sees the
+    old file or the new one, never a part."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with temporary.open("wb") as file:
         file.write(data)
